@@ -1,0 +1,1 @@
+"""NMODL sources of the project's mechanisms (installed as ``surrogate_cell._mod``)."""

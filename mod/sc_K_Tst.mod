@@ -1,0 +1,72 @@
+COMMENT
+sc_K_Tst: fast inactivating (transient) K current.
+Hay, Hill, Schuermann, Markram & Segev (2011) PLoS Comput Biol 7:e1002107;
+kinetics after Korngreen & Sakmann (2000) J Physiol 525:621.
+Written from the equations (project spec hay2011-kinetics.md, sec. 2.4).
+
+    ik = gbar * m^4 * h * (v - ek)
+    rates evaluated at u = v + 10 mV (the current uses the true v);
+    taus divided by qt = 2.3^((34-21)/10) (fixed; celsius is not read)
+
+Units: v, ek (mV); t, taus (ms); gbar, g (S/cm2); ik (mA/cm2).
+ENDCOMMENT
+
+NEURON {
+    SUFFIX sc_K_Tst
+    USEION k READ ek WRITE ik
+    RANGE gbar, g
+    RANGE mInf, mTau, hInf, hTau
+}
+
+UNITS {
+    (S) = (siemens)
+    (mV) = (millivolt)
+    (mA) = (milliamp)
+}
+
+PARAMETER {
+    gbar = 0.00001 (S/cm2)
+}
+
+ASSIGNED {
+    v (mV)
+    ek (mV)
+    ik (mA/cm2)
+    g (S/cm2)
+    mInf
+    mTau (ms)
+    hInf
+    hTau (ms)
+}
+
+STATE { m h }
+
+BREAKPOINT {
+    SOLVE states METHOD cnexp
+    g = gbar*m*m*m*m*h
+    ik = g*(v - ek)
+}
+
+DERIVATIVE states {
+    rates(v)
+    m' = (mInf - m)/mTau
+    h' = (hInf - h)/hTau
+}
+
+INITIAL {
+    rates(v)
+    m = mInf
+    h = hInf
+}
+
+PROCEDURE rates(vm (mV)) {
+    LOCAL qt, u
+    qt = 2.3^((34 - 21)/10)
+    UNITSOFF
+    u = vm + 10
+    mInf = 1/(1 + exp(-(u + 0)/19))
+    mTau = (0.34 + 0.92*exp(-((u + 71)/59)^2))/qt
+    hInf = 1/(1 + exp((u + 66)/10))
+    hTau = (8 + 49*exp(-((u + 73)/23)^2))/qt
+    UNITSON
+}

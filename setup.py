@@ -1,0 +1,24 @@
+"""Build entry point. Metadata lives in pyproject.toml.
+
+The top-level folders ``mod/`` (NMODL) and ``training/`` (training pipeline)
+are shipped inside the package as ``surrogate_cell._mod`` and
+``surrogate_cell.training`` so that no generic top-level name lands in
+site-packages.
+"""
+from setuptools import setup
+
+setup(
+    packages=[
+        "surrogate_cell",
+        "surrogate_cell.cells",
+        "surrogate_cell._mod",
+        "surrogate_cell.training",
+    ],
+    package_dir={
+        "surrogate_cell": "surrogate_cell",
+        "surrogate_cell._mod": "mod",
+        "surrogate_cell.training": "training",
+    },
+    package_data={"surrogate_cell._mod": ["*.mod"]},
+    include_package_data=False,
+)
