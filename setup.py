@@ -11,6 +11,7 @@ setup(
     packages=[
         "surrogate_cell",
         "surrogate_cell.cells",
+        "surrogate_cell.commands",
         "surrogate_cell._mod",
         "surrogate_cell.training",
     ],

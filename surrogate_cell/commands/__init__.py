@@ -1,0 +1,1 @@
+"""One module per ``surrogate-cell`` command (see ``surrogate_cell.cli``)."""
