@@ -175,8 +175,9 @@ def load_mechanisms() -> Path | None:
     Path or None
         The library loaded now, or None where they were loaded already.
     """
-    from neuron import h
+    from ._native import import_neuron_quietly
 
+    h = import_neuron_quietly()
     if hasattr(h, SENTINEL_MECHANISM):
         return None
     library = build_mechanisms()

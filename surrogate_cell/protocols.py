@@ -149,19 +149,17 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
     if unknown:
         raise SurrogateCellError(f"unknown protocol(s) {unknown}; choose from {list(PROTOCOLS)}")
     if morphology is not None:
-        # validate in this process so a bad file gives one clear error, not a worker traceback
-        from .cells.morphology import import_morphology  # noqa: F401
-        from .errors import MorphologyError
+        # read it here first, so that a bad file gives one clear error, not a worker traceback
+        from ._native import import_neuron_quietly
+        from .cells.morphology import import_morphology
 
-        path = Path(morphology)
-        if not path.is_file():
-            raise MorphologyError(f"morphology file not found: {path}; give the path of a .asc or .swc file")
+        import_morphology(morphology, import_neuron_quietly())
     out = {}
-    bar = tqdm(total=len(names), desc="Hay protocols", unit="protocol", disable=not progress)
     if workers <= 1:
         from .cells import HayCell
 
         cell = HayCell(morphology)
+        bar = tqdm(total=len(names), desc="Hay protocols", unit="protocol", disable=not progress)
         for name in names:
             bar.set_postfix_str(name)
             out.update(run_protocol(cell, PROTOCOLS[name], settings))
@@ -170,6 +168,7 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
         from .mechanisms import build_mechanisms
 
         build_mechanisms()  # compile once, before the workers start
+        bar = tqdm(total=len(names), desc="Hay protocols", unit="protocol", disable=not progress)
         # longest first, so the pool stays busy
         order = sorted(names, key=lambda n: -PROTOCOLS[n].tstop_ms)
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:

@@ -5,8 +5,6 @@ SK z_inf, Ca dynamics, epsp and synapse normalisation checks.
 """
 import math
 import os
-import shutil
-import subprocess
 
 import pytest
 
@@ -79,30 +77,11 @@ STATE_OF = {"mInf": "m", "hInf": "h"}
 
 
 @pytest.fixture(scope="session")
-def mechanisms(tmp_path_factory):
-    """Load the sc_* mechanisms once per session.
+def mechanisms():
+    """Load the sc_* mechanisms once per session, through the package's own loader."""
+    from surrogate_cell.mechanisms import load_mechanisms
 
-    Uses the package loader (surrogate_cell.mechanisms) where it works; in a
-    bare source checkout it falls back to compiling mod/ with nrnivmodl in a
-    temporary folder.
-    """
-    if not hasattr(h, "sc_NaTa_t"):
-        try:
-            from surrogate_cell.mechanisms import load_mechanisms
-
-            load_mechanisms()
-        except Exception as exc:  # package loader absent or not usable here
-            if hasattr(h, "sc_NaTa_t"):
-                raise
-            print(f"package loader unavailable ({exc!r}); compiling mod/ directly")
-            nrnivmodl = shutil.which("nrnivmodl")
-            if nrnivmodl is None:
-                pytest.skip("nrnivmodl not found")
-            build = tmp_path_factory.mktemp("nrnmech")
-            proc = subprocess.run([nrnivmodl, MOD_DIR], cwd=build,
-                                  capture_output=True, text=True)
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-            assert neuron.load_mechanisms(str(build))
+    load_mechanisms()
     assert hasattr(h, "sc_NaTa_t")
     h.load_file("stdrun.hoc")
     return h

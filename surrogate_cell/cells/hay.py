@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._native import import_neuron_quietly
 from ..mechanisms import load_mechanisms
 from .morphology import SyntheticL5PCParams, import_morphology, synthetic_l5pc
 from .segments import SegmentTable, section_name, segment_table
@@ -86,8 +87,7 @@ class HayCell:
     def __init__(self, morphology: str | Path | None = None, *,
                  biophysics: HayBiophysics = HayBiophysics(),
                  synthetic: SyntheticL5PCParams = SyntheticL5PCParams()):
-        from neuron import h
-
+        h = import_neuron_quietly()
         load_mechanisms()
         self.h = h
         self.morphology = str(morphology) if morphology is not None else "synthetic"

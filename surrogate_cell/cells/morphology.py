@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._native import captured_native_output
 from ..errors import MorphologyError
 
 READERS = {".asc": "Import3d_Neurolucida3", ".swc": "Import3d_SWC_read"}
@@ -109,16 +110,25 @@ def import_morphology(path: str | Path, h):
         reader.quiet = 1
     except (LookupError, AttributeError):
         pass
-    try:
-        reader.input(str(path))
-        importer = h.Import3d_GUI(reader, False)
-        importer.instantiate(host)
-    except (RuntimeError, LookupError) as exc:
-        raise MorphologyError(f"NEURON's Import3d could not read {path}: {exc}; check the file's format") from None
+    failed = None
+    with captured_native_output() as printed:
+        try:
+            reader.input(str(path))
+            importer = h.Import3d_GUI(reader, False)
+            importer.instantiate(host)
+        except (RuntimeError, LookupError) as exc:
+            failed = exc
+    said = [ln.strip() for ln in printed[0].splitlines() if ln.strip()]
+    if failed is not None:
+        first = said[0] if said else str(failed)
+        raise MorphologyError(f"NEURON's Import3d could not read {path} ({first}); check that it is a valid "
+                              f"{path.suffix} morphology") from None
     n_soma = sum(1 for _ in host.somatic)
     n_apic = sum(1 for _ in host.apical)
     if n_soma == 0:
-        raise MorphologyError(f"morphology {path} has no soma; a soma contour or soma points are required")
+        detail = f" (Import3d said: {said[0]})" if said else ""
+        raise MorphologyError(f"morphology {path} has no soma{detail}; a soma contour or soma points "
+                              "are required")
     if n_apic == 0:
         raise MorphologyError(
             f"morphology {path} has no apical dendrite (no 'Apical' tree / SWC type 4); "

@@ -1,0 +1,41 @@
+"""Shared fixtures. Tests use the real NEURON with the project's compiled mechanisms."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+HAY_REFERENCE = SHARED / "reference" / "hay2011"
+
+
+@pytest.fixture(scope="session")
+def hay_reference() -> Path:
+    """The published Hay model's reference folder in ``../shared`` (skips where absent)."""
+    if not (HAY_REFERENCE / "protocols.npz").is_file():
+        pytest.skip(f"reference data not found at {HAY_REFERENCE}: ../shared is absent on this machine")
+    return HAY_REFERENCE
+
+
+def run_cli(*args, env=None, timeout=600, cwd=None):
+    """Run ``surrogate-cell`` in a subprocess; returns the CompletedProcess (text)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "surrogate_cell.cli", *map(str, args)],
+                          capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd)
+
+
+def assert_one_error_line(proc, *fragments):
+    """A failed command: non-zero exit, one 'surrogate-cell: error:' line naming the fragments."""
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("surrogate-cell: error:")]
+    assert len(errors) == 1, proc.stderr
+    for frag in fragments:
+        assert frag in errors[0], errors[0]
+    return errors[0]
