@@ -16,3 +16,7 @@ class MechanismBuildError(SurrogateCellError):
 
 class MorphologyError(SurrogateCellError):
     """A morphology file is missing, unreadable, or lacks a required part."""
+
+
+class DataError(SurrogateCellError):
+    """A training data set, its parameters, or its output path is invalid."""

@@ -16,6 +16,10 @@ others wait and then load the same library.
 
 Every mechanism name carries the prefix ``sc_`` so that the published Hay
 mechanisms can be loaded into the same process without a name clash.
+
+A user's own folder of ``.mod`` files (a published cell's ``mod/``) goes
+through the same cache, lock and atomic rename: :func:`build_mod_dir`,
+:func:`load_mod_dir`, under ``mechanisms/dir-<folder name>-<key>/``.
 """
 from __future__ import annotations
 
@@ -103,24 +107,30 @@ def _check_toolchain() -> None:
         )
 
 
-def build_mechanisms(force: bool = False, verbose: bool = False) -> Path:
-    """Compile the mechanisms into the cache if needed.
+def _build_cached(files: list[Path], key: str, what: str, force: bool, verbose: bool) -> Path:
+    """Compile ``files`` with nrnivmodl into ``<cache>/mechanisms/<key>`` unless already there.
+
+    The build runs in a private temporary folder renamed into place under a
+    file lock, so concurrent callers compile once and all load the same library.
 
     Parameters
     ----------
-    force : bool
-        Rebuild even if a library for this key is cached.
-    verbose : bool
-        Print nrnivmodl's output.
+    files : list of Path
+        The ``.mod`` sources.
+    key : str
+        Cache folder name; it must change whenever the sources change.
+    what : str
+        Words for error messages ("the mechanisms", "the mod folder X").
+    force, verbose : bool
+        Rebuild even if cached; print nrnivmodl's output.
 
     Returns
     -------
     Path
         The compiled library (``.../<arch>/libnrnmech.so``).
     """
-    files = mod_files()
     root = cache_root() / "mechanisms"
-    final = root / build_key(files)
+    final = root / key
     existing = _find_library(final) if final.is_dir() else None
     if existing is not None and not force:
         return existing
@@ -151,7 +161,7 @@ def build_mechanisms(force: bool = False, verbose: bool = False) -> Path:
             if proc.returncode != 0 or library is None:
                 tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
                 raise MechanismBuildError(
-                    f"nrnivmodl failed (exit {proc.returncode}) while compiling the mechanisms; "
+                    f"nrnivmodl failed (exit {proc.returncode}) while compiling {what}; "
                     f"its last lines:\n{tail}"
                 )
             if final.exists():
@@ -162,6 +172,115 @@ def build_mechanisms(force: bool = False, verbose: bool = False) -> Path:
                 shutil.rmtree(work, ignore_errors=True)
     library = _find_library(final)
     assert library is not None
+    return library
+
+
+def build_mechanisms(force: bool = False, verbose: bool = False) -> Path:
+    """Compile the mechanisms into the cache if needed.
+
+    Parameters
+    ----------
+    force : bool
+        Rebuild even if a library for this key is cached.
+    verbose : bool
+        Print nrnivmodl's output.
+
+    Returns
+    -------
+    Path
+        The compiled library (``.../<arch>/libnrnmech.so``).
+    """
+    files = mod_files()
+    return _build_cached(files, build_key(files), "the mechanisms", force, verbose)
+
+
+def dir_mod_files(path: str | Path) -> list[Path]:
+    """The ``.mod`` files of a user's mechanism folder, sorted by name.
+
+    Raises
+    ------
+    MechanismBuildError
+        The folder is missing or holds no ``.mod`` file.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise MechanismBuildError(f"mod folder not found: {folder}; give a folder of .mod files")
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".mod" and p.is_file())
+    if not files:
+        raise MechanismBuildError(f"no .mod files in {folder}; give the folder that holds the cell's NMODL")
+    return files
+
+
+def dir_build_key(path: str | Path) -> str:
+    """Cache key of a user's mod folder: ``dir-<name>-`` + :func:`build_key` of its files."""
+    folder = Path(path)
+    return f"dir-{folder.resolve().name}-{build_key(dir_mod_files(folder))}"
+
+
+def build_mod_dir(path: str | Path, force: bool = False, verbose: bool = False) -> Path:
+    """Compile a user's folder of ``.mod`` files into the cache if needed.
+
+    Same cache, lock and atomic rename as :func:`build_mechanisms`; the key
+    (:func:`dir_build_key`) hashes the files' names and contents, so an edited
+    file gives a new build.
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder holding the ``.mod`` files (e.g. the published Hay model's ``mod/``).
+    force, verbose : bool
+        Rebuild even if cached; print nrnivmodl's output.
+
+    Returns
+    -------
+    Path
+        The compiled library.
+    """
+    files = dir_mod_files(path)
+    return _build_cached(files, dir_build_key(path), f"the mod folder {path}", force, verbose)
+
+
+def mechanism_names(files: list[Path]) -> list[str]:
+    """Names the ``.mod`` files define (``SUFFIX``, ``POINT_PROCESS``, ``ARTIFICIAL_CELL``)."""
+    names = []
+    for path in files:
+        for line in path.read_text(errors="replace").splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("SUFFIX", "POINT_PROCESS", "ARTIFICIAL_CELL"):
+                names.append(words[1])
+    return names
+
+
+def load_mod_dir(path: str | Path) -> Path | None:
+    """Compile (if needed) and load a user's mod folder into this NEURON process.
+
+    NEURON cannot load two libraries that define the same name, nor unload one:
+    a folder whose mechanisms are all present already is not loaded again, and
+    one that is only partly present is refused.
+
+    Returns
+    -------
+    Path or None
+        The library loaded now, or None where its mechanisms were there already.
+    """
+    from neuron import h
+
+    names = mechanism_names(dir_mod_files(path))
+    present = [n for n in names if hasattr(h, n)]
+    if names and len(present) == len(names):
+        return None
+    if present:
+        raise MechanismBuildError(
+            f"the mod folder {path} defines {present}, which this process has loaded already "
+            "from another library; NEURON cannot load a mechanism twice: rename them or load "
+            "only one of the two folders"
+        )
+    library = build_mod_dir(path)
+    if not h.nrn_load_dll(str(library)):
+        raise MechanismBuildError(f"NEURON could not load {library} (built from {path})")
+    missing = [n for n in names if not hasattr(h, n)]
+    if missing:
+        raise MechanismBuildError(f"{library} loaded but does not define {missing}")
     return library
 
 

@@ -110,7 +110,7 @@ class TraceBank(nn.Module):
 
     def __init__(self, decay: Tensor, chunk: int = 50):
         super().__init__()
-        self.register_buffer("decay", decay)
+        self.register_buffer("decay", decay.float())
         self.chunk = chunk
         powers = torch.arange(chunk, dtype=torch.float64)
         # M[f, i, j] = d_f^(i-j) for i >= j
@@ -244,32 +244,41 @@ class Surrogate(nn.Module):
     def _group(self, x: Tensor) -> Tensor:
         ze = x[..., : self.n_exc] @ self.w_exc
         zi = x[..., self.n_exc:] @ self.w_inh
-        return torch.cat([ze.repeat_interleave(1, -1).repeat([1] * (ze.dim() - 1) + [self.n_exc_taus]),
-                          zi.repeat([1] * (zi.dim() - 1) + [self.n_inh_taus])], dim=-1)
+        parts: List[Tensor] = []
+        for _ in range(self.n_exc_taus):
+            parts.append(ze)
+        for _ in range(self.n_inh_taus):
+            parts.append(zi)
+        return torch.cat(parts, dim=-1)
 
     def _features(self, a: Tensor) -> Tensor:
         # traces grow with input rate; log-compress for a well-scaled GRU input
         return torch.log1p(torch.relu(a)) * self.feat_scale
 
     def _gates(self, feat: Tensor) -> Tensor:
-        """feat (..., F) → gates (..., N, E)."""
-        g = torch.einsum("...d,ned->...ne", self.gate_proj(feat), self.gate_w) + self.gate_b
+        """feat (M, F) → gates (M, N, E)."""
+        q = self.gate_proj(feat)  # (M, d)
+        g = (q @ self.gate_w.permute(2, 0, 1).reshape(q.shape[1], -1)).reshape(q.shape[0], self.n_tasks, -1)
+        g = g + self.gate_b
         return torch.softmax(g + self.gate_logmask, dim=-1)
 
     def _readout(self, feat: Tensor, h: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """feat (..., F), h (..., E, H) → voltage z-scores (..., N), spike logit (...), expert outputs."""
-        e = self.experts.readout(h)  # (..., E, D)
+        """feat (M, F), h (M, E, H) → voltage z-scores (M, N), spike logit (M,), expert outputs (M, E, D)."""
+        e = self.experts.readout(h)  # (M, E, D)
+        M = e.shape[0]
         if self.n_experts == 1:
-            mixed = e[..., 0, :]
-            u = torch.relu(torch.einsum("...d,ndk->...nk", mixed, self.t_w1) + self.t_b1)
+            mixed = e[:, 0, :]
+            # every tower's first layer as one GEMM: (M, D) @ (D, N*K)
+            pre = (mixed @ self.t_w1.permute(1, 0, 2).reshape(mixed.shape[1], -1)).reshape(M, self.n_tasks, -1)
             soma_in = mixed
         else:
-            gates = self._gates(feat)  # (..., N, E)
-            tw = torch.einsum("...ed,ndk->...nek", e, self.t_w1)  # tower layer 1 per expert
-            u = torch.relu(torch.einsum("...ne,...nek->...nk", gates, tw) + self.t_b1)
-            soma_in = torch.einsum("...e,...ed->...d", gates[..., self.soma_index, :], e)
+            gates = self._gates(feat)  # (M, N, E)
+            mixed = torch.bmm(gates, e)  # (M, N, D)
+            pre = torch.bmm(mixed.transpose(0, 1), self.t_w1).transpose(0, 1)  # (M, N, K)
+            soma_in = mixed[:, self.soma_index]
+        u = torch.relu(pre + self.t_b1)
         v = (u * self.t_w2).sum(-1) + self.t_b2
-        spike = self.spike_head(torch.cat([soma_in, h.flatten(-2)], dim=-1)).squeeze(-1)
+        spike = self.spike_head(torch.cat([soma_in, h.flatten(1)], dim=-1)).squeeze(-1)
         return v, spike, e
 
     # -- training: whole windows -------------------------------------------------
@@ -296,9 +305,11 @@ class Surrogate(nn.Module):
         for t in range(x.shape[1]):
             h = self.experts.cell(gi[:, t], h)
             hs.append(h)
-        H = torch.stack(hs, dim=1)
-        v, spike, e = self._readout(feat, H)
-        return v, spike, e, torch.cat([a_last, h.flatten(1)], dim=1)
+        B, T = x.shape[0], x.shape[1]
+        H = torch.stack(hs, dim=1).reshape(B * T, self.n_experts, self.hidden)
+        v, spike, e = self._readout(feat.reshape(B * T, -1), H)
+        return (v.reshape(B, T, -1), spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1),
+                torch.cat([a_last, h.flatten(1)], dim=1))
 
     # -- inference: one 1 ms step ---------------------------------------------------
     @torch.jit.export

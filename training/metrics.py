@@ -1,0 +1,144 @@
+"""Evaluation metrics of a free-running surrogate against the detailed cell (numpy).
+
+Definitions
+-----------
+* Spike matching: true and predicted spike times are matched one-to-one,
+  greedily in time order, within a tolerance (±2 ms and ±5 ms). Precision =
+  matched / predicted, recall = matched / true, F1 their harmonic mean.
+* ``spike_auc``: ROC AUC of the per-bin spike probability against the bins
+  (1 ms) that contain a true somatic spike.
+* ``soma_subthreshold_rmse_mv``: RMSE of the somatic voltage with both traces
+  clipped at −55 mV from above (Beniaguev et al. 2021; Spieler et al. 2024).
+* ``compartment_rmse_mv_*``: per-segment RMSE over time, then median / p95 over
+  segments; ``region_rmse_mv`` gives the median per region.
+* ``rate_error``: |predicted − true| / true mean firing rate (0 if both are 0).
+* ``spike_count_r_100ms``: Pearson r of spike counts in 100 ms bins.
+* ``nan_or_divergence``: any non-finite output or voltage outside [−100, +60] mV.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SUBTHRESHOLD_CLIP_MV = -55.0
+VOLTAGE_BOUNDS_MV = (-100.0, 60.0)
+
+
+def match_spikes(true_ms: np.ndarray, pred_ms: np.ndarray, tolerance_ms: float) -> int:
+    """Number of one-to-one matches within ``tolerance_ms`` (greedy, time order)."""
+    true_ms, pred_ms = np.sort(true_ms), np.sort(pred_ms)
+    i = j = matched = 0
+    while i < len(true_ms) and j < len(pred_ms):
+        d = pred_ms[j] - true_ms[i]
+        if abs(d) <= tolerance_ms:
+            matched += 1
+            i += 1
+            j += 1
+        elif d < 0:
+            j += 1
+        else:
+            i += 1
+    return matched
+
+
+def prf(true_ms, pred_ms, tolerance_ms):
+    """(precision, recall, F1) of spike times (ms) at a tolerance (ms)."""
+    m = match_spikes(np.asarray(true_ms), np.asarray(pred_ms), tolerance_ms)
+    p = m / len(pred_ms) if len(pred_ms) else (1.0 if len(true_ms) == 0 else 0.0)
+    r = m / len(true_ms) if len(true_ms) else (1.0 if len(pred_ms) == 0 else 0.0)
+    f = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    return p, r, f
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC by the rank statistic (ties averaged). NaN if one class is absent."""
+    scores, labels = np.asarray(scores, float).ravel(), np.asarray(labels, bool).ravel()
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    avg = first + (counts - 1) / 2.0 + 1.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def spike_bins(spike_times_ms, n_bins: int) -> np.ndarray:
+    """Boolean (n_bins,): bin k holds a spike time in [k, k+1) ms."""
+    out = np.zeros(n_bins, dtype=bool)
+    idx = np.floor(np.asarray(spike_times_ms)).astype(int)
+    out[idx[(idx >= 0) & (idx < n_bins)]] = True
+    return out
+
+
+def counts_r(true_ms, pred_ms, duration_ms: float, bin_ms: float = 100.0) -> float:
+    edges = np.arange(0.0, duration_ms + 1e-9, bin_ms)
+    a, _ = np.histogram(true_ms, edges)
+    b, _ = np.histogram(pred_ms, edges)
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def evaluate_traces(true_v: list, pred_v: list, true_spikes: list, pred_spikes: list,
+                    spike_prob: list, regions: np.ndarray, soma_row: int = 0) -> dict:
+    """All figures over several simulations.
+
+    Parameters
+    ----------
+    true_v, pred_v : list of ndarray (T_i, N), mV
+    true_spikes, pred_spikes : list of ndarray, ms from each simulation's start
+    spike_prob : list of ndarray (T_i,)
+    regions : ndarray of str (N,)
+    """
+    tv = np.concatenate(true_v)
+    pv = np.concatenate(pred_v)
+    finite = bool(np.isfinite(pv).all())
+    diverged = (not finite) or pv.min() < VOLTAGE_BOUNDS_MV[0] or pv.max() > VOLTAGE_BOUNDS_MV[1]
+    pv_safe = np.nan_to_num(pv, nan=0.0, posinf=1e3, neginf=-1e3)
+    per_seg = np.sqrt(np.mean((pv_safe - tv) ** 2, axis=0))
+    out = {}
+    offsets = np.cumsum([0] + [len(v) for v in true_v])
+    t_all = np.concatenate([np.asarray(s) + o for s, o in zip(true_spikes, offsets)]) if true_spikes else np.array([])
+    p_all = np.concatenate([np.asarray(s) + o for s, o in zip(pred_spikes, offsets)]) if pred_spikes else np.array([])
+    for tol, suffix in ((2.0, ""), (5.0, "_5ms")):
+        p, r, f = prf(t_all, p_all, tol)
+        out[f"spike_precision{suffix}"], out[f"spike_recall{suffix}"], out[f"spike_f1{suffix}"] = p, r, f
+    labels = np.concatenate([spike_bins(s, len(v)) for s, v in zip(true_spikes, true_v)])
+    out["spike_auc"] = roc_auc(np.concatenate(spike_prob), labels)
+    soma_t, soma_p = tv[:, soma_row], pv_safe[:, soma_row]
+    out["soma_rmse_mv"] = float(np.sqrt(np.mean((soma_p - soma_t) ** 2)))
+    clip = SUBTHRESHOLD_CLIP_MV
+    out["soma_subthreshold_rmse_mv"] = float(np.sqrt(np.mean((np.minimum(soma_p, clip) - np.minimum(soma_t, clip)) ** 2)))
+    out["compartment_rmse_mv_median"] = float(np.median(per_seg))
+    out["compartment_rmse_mv_p95"] = float(np.percentile(per_seg, 95))
+    out["region_rmse_mv"] = {str(r): float(np.median(per_seg[regions == r])) for r in np.unique(regions)}
+    duration_s = offsets[-1] / 1000.0
+    true_rate, pred_rate = len(t_all) / duration_s, len(p_all) / duration_s
+    out["true_rate_hz"], out["pred_rate_hz"] = true_rate, pred_rate
+    out["rate_error"] = abs(pred_rate - true_rate) / true_rate if true_rate > 0 else float(pred_rate > 0)
+    out["spike_count_r_100ms"] = counts_r(t_all, p_all, float(offsets[-1]))
+    out["nan_or_divergence"] = bool(diverged)
+    out["per_segment_rmse_mv"] = per_seg
+    return out
+
+
+def spikes_from_probability(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Predicted spike times (ms): bin centres k + 0.5 where the probability crosses ``threshold`` upwards."""
+    above = prob >= threshold
+    onsets = np.flatnonzero(above & ~np.concatenate([[False], above[:-1]]))
+    return onsets + 0.5
+
+
+def spikes_from_voltage(v_soma: np.ndarray, threshold_mV: float = -10.0) -> np.ndarray:
+    """Upward threshold crossings of a 1 ms voltage trace, linearly interpolated (ms).
+
+    Sample k is the voltage at t = k + 1 ms (end of bin k).
+    """
+    v = np.concatenate([[v_soma[0]], v_soma])
+    t = np.arange(len(v), dtype=float)  # t of sample i is i ms (sample 0: start)
+    up = np.flatnonzero((v[:-1] < threshold_mV) & (v[1:] >= threshold_mV))
+    frac = (threshold_mV - v[up]) / (v[up + 1] - v[up])
+    return t[up] + frac
