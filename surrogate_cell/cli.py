@@ -19,6 +19,8 @@ from .errors import SurrogateCellError
 COMMANDS = (
     "surrogate_cell.commands.build_mechanisms",
     "surrogate_cell.commands.protocols",
+    "surrogate_cell.commands.train",
+    "surrogate_cell.commands.evaluate",
 )
 
 

@@ -55,16 +55,6 @@ def params_digest(module) -> str:
     return digest.hexdigest()
 
 
-def segment_table_digest(table: SegmentTable) -> str:
-    """sha256 of a segment table's names, positions and regions (identifies a cell)."""
-    digest = hashlib.sha256()
-    for key in ("section", "region"):
-        digest.update("\0".join(map(str, getattr(table, key))).encode())
-    for key in ("x", "dist_um", "mid_um", "diam_um"):
-        digest.update(np.round(np.asarray(getattr(table, key), dtype=np.float64), 4).tobytes())
-    return digest.hexdigest()
-
-
 @dataclass
 class SurrogateModel:
     """A loaded surrogate.

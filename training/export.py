@@ -10,7 +10,7 @@ import torch
 
 from surrogate_cell import __version__
 from surrogate_cell.cells.segments import SegmentTable
-from surrogate_cell.model import FORMAT, FORMAT_VERSION, METADATA_FILE, params_digest, segment_table_digest
+from surrogate_cell.model import FORMAT, FORMAT_VERSION, METADATA_FILE, params_digest
 
 
 def _jsonable(table: SegmentTable) -> dict:
@@ -38,7 +38,7 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
         "spike_probability": spike_probability,
         "segments": _jsonable(segments),
         "channels": {"segment": np.asarray(channel_segment).tolist(), "kind": np.asarray(channel_kind).tolist()},
-        "cell_digest": segment_table_digest(segments),
+        "cell_digest": segments.digest(),
         "data_digest": data_digest,
         "params_sha256": params_digest(scripted),
         "torch_version": torch.__version__,

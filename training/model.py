@@ -33,7 +33,7 @@ Architectures (Verhellen et al. 2024):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import List, Tuple
 
 import numpy as np

@@ -79,6 +79,17 @@ class SegmentTable:
         k = min(int(x * nseg), nseg - 1)
         return int(rows[k])
 
+    def digest(self) -> str:
+        """sha256 of the names, positions and regions (µm rounded to 1e-4): identifies a cell."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for key in ("section", "region"):
+            h.update("\0".join(map(str, getattr(self, key))).encode())
+        for key in ("x", "dist_um", "mid_um", "diam_um"):
+            h.update(np.round(np.asarray(getattr(self, key), dtype=np.float64), 4).tobytes())
+        return h.hexdigest()
+
     def to_dict(self) -> dict:
         """Plain arrays (strings as UTF-8 bytes), for HDF5 or ``np.savez``."""
         out = {}

@@ -1,0 +1,149 @@
+"""Streaming surrogates: window forward equals unrolled steps, export, loading checks."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from surrogate_cell.cells import HayCell
+from surrogate_cell.errors import SurrogateCellError
+from surrogate_cell.model import load
+from surrogate_cell.training.diversity import diversity, permanent, permanent_bruteforce
+from surrogate_cell.training.export import export_model
+from surrogate_cell.training.model import ModelConfig, Surrogate, mmoeex_gate_mask
+from surrogate_cell.training.train import REGION_INDEX
+
+ARCHS = ("mh", "mmoe", "mmoeex")
+
+
+@pytest.fixture(scope="module")
+def cell():
+    return HayCell()
+
+
+def _model(cell, arch, **kw):
+    st = cell.segments
+    dend = np.flatnonzero(~np.isin(st.region, ["soma", "axon"]))
+    groups = np.array([REGION_INDEX[r] for r in st.region])
+    cfg = ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=4, **kw)
+    model = Surrogate(cfg, st.mid_um[dend], st.mid_um[dend], groups, np.full(len(st), -70.0), np.full(len(st), 4.0))
+    return model, dend
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_window_forward_equals_unrolled_steps(cell, arch):
+    model, dend = _model(cell, arch)
+    torch.manual_seed(1)
+    x = (torch.rand(2, 173, 2 * len(dend)) < 0.02).float() * 1.3
+    with torch.no_grad():
+        v_z, logit, _, final = model(x, model.init_state(2))
+        state, steps = model.init_state(2), []
+        for t in range(x.shape[1]):
+            v, p, state = model.step(x[:, t], state)
+            steps.append(v)
+    np.testing.assert_allclose(model.to_mV(v_z).numpy(), torch.stack(steps, 1).numpy(), atol=1e-3)
+    np.testing.assert_allclose(final.numpy(), state.numpy(), rtol=1e-5, atol=1e-4)
+    # and the window can be split: two halves with the state carried equal one pass
+    with torch.no_grad():
+        a, _, _, s1 = model(x[:, :90], model.init_state(2))
+        b, _, _, _ = model(x[:, 90:], s1)
+    np.testing.assert_allclose(torch.cat([a, b], 1).numpy(), v_z.numpy(), atol=1e-4)
+
+
+def test_step_cost_does_not_grow_with_time(cell):
+    model, dend = _model(cell, "mh")
+    state = model.init_state(4)
+    x = torch.zeros(4, 2 * len(dend))
+    with torch.no_grad():
+        for _ in range(50):
+            _, _, state = model.step(x, state)
+    assert state.shape == model.init_state(4).shape  # fixed-size state
+
+
+def test_mmoeex_mask_enforced_in_gates(cell):
+    model, dend = _model(cell, "mmoeex", exclusive_fraction=0.67)
+    mask = model.gate_logmask.numpy() == 0
+    assert not mask.all() and mask.any(axis=1).all()
+    with torch.no_grad():
+        # even with gate weights pushed towards a masked expert, its gate stays 0
+        model.gate_b.data[:] = 50.0
+        feat = torch.rand(5, model.n_feat)
+        gates = model._gates(feat).numpy()
+    assert np.all(gates[:, ~mask] < 1e-12)
+    np.testing.assert_allclose(gates.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_gate_mask_rule():
+    groups = np.repeat(np.arange(4), 5)
+    mask = mmoeex_gate_mask(groups, 4, 0.5, seed=3)
+    assert mask.shape == (20, 4)
+    assert (mask.sum(1) >= 1).all()
+    assert mask[:, 2:].all()  # only the first round(0.5*4)=2 experts are special
+
+
+def test_permanent_is_exact():
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 4, 6):
+        a = rng.random((n, n))
+        assert permanent(a) == pytest.approx(permanent_bruteforce(a), rel=1e-10)
+    assert permanent(np.ones((3, 3))) == pytest.approx(6.0)
+
+
+def test_diversity_metrics():
+    same = torch.ones(10, 3, 4)
+    d = diversity(same)
+    assert d["score"] == 0 and d["determinant"] == 0
+    e = torch.eye(3)[None].repeat(10, 1, 1)
+    d = diversity(e)  # equidistant experts: D = 1 - I
+    assert d["score"] == pytest.approx(6 / 9)
+    assert d["determinant"] == pytest.approx(2.0)
+    assert d["permanent"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_export_loads_without_training_code(cell, arch, tmp_path):
+    model, dend = _model(cell, arch)
+    kinds = np.array(["exc"] * len(dend) + ["inh"] * len(dend))
+    path = export_model(model, tmp_path / "m.pt", segments=cell.segments,
+                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch=arch)
+    code = ("import torch, sys\nm = torch.jit.load(sys.argv[1])\ns = m.init_state(2)\n"
+            "v, p, s = m.step(torch.zeros(2, %d), s)\nassert 'surrogate_cell.training' not in sys.modules\n"
+            "print(tuple(v.shape), tuple(p.shape))" % (2 * len(dend)))
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"(2, {len(cell.segments)}) (2,)"
+    loaded = load(path)
+    assert loaded.cell_digest == cell.segments.digest()
+    assert loaded.n_channels == 2 * len(dend) and loaded.segments.section[0] == "soma[0]"
+    assert path.stat().st_size < 20e6
+
+
+def test_bad_model_files(cell, tmp_path):
+    model, dend = _model(cell, "mh")
+    kinds = np.array(["exc"] * len(dend) + ["inh"] * len(dend))
+    good = export_model(model, tmp_path / "good.pt", segments=cell.segments,
+                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch="mh")
+    corrupt = tmp_path / "corrupt.pt"
+    raw = bytearray(good.read_bytes())
+    raw[len(raw) // 2: len(raw) // 2 + 64] = b"\0" * 64
+    corrupt.write_bytes(bytes(raw))
+    with pytest.raises(SurrogateCellError, match="corrupt|not a readable"):
+        load(corrupt)
+    # a newer format version, written by rewriting the metadata entry
+    newer = tmp_path / "newer.pt"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(newer, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("extra/surrogate_cell.json"):
+                meta = json.loads(data)
+                meta["format_version"] = 99
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+    with pytest.raises(SurrogateCellError, match="format version 99, newer"):
+        load(newer)
+    with pytest.raises(SurrogateCellError, match="not found"):
+        load(tmp_path / "missing.pt")

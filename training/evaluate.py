@@ -1,0 +1,164 @@
+"""Free-running evaluation of an exported surrogate on held-out simulations.
+
+The model starts from rest (``init_state``) at each simulation's start and
+advances with ``step`` only; no true voltage is ever fed in.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from surrogate_cell.errors import SurrogateCellError
+from surrogate_cell.model import SurrogateModel
+
+from .metrics import evaluate_traces, spikes_from_probability
+
+
+def check_compatible(model: SurrogateModel, dataset) -> None:
+    """Raise unless ``dataset`` was made on the model's cell with the model's channels."""
+    if dataset.segments.digest() != model.cell_digest:
+        raise SurrogateCellError(
+            f"data set {dataset.path} is of another cell than model {model.path} "
+            f"({len(dataset.segments)} vs {model.n_segments} segments, or other geometry); "
+            "evaluate on data generated for the model's morphology")
+    if len(dataset.channel_segment) != model.n_channels or not np.array_equal(dataset.channel_segment,
+                                                                              model.channel_segment):
+        raise SurrogateCellError(f"data set {dataset.path} has other input channels than model {model.path}")
+
+
+@torch.no_grad()
+def free_run(model: SurrogateModel, inputs: np.ndarray, batch_first: bool = True):
+    """Run ``model`` from rest over ``inputs`` (B, T, C) with ``step``.
+
+    Returns voltage (B, T, N) mV and spike probability (B, T).
+    """
+    x = torch.as_tensor(inputs, dtype=torch.float32)
+    B, T, _ = x.shape
+    state = model.init_state(B)
+    vs = np.empty((B, T, model.n_segments), dtype=np.float32)
+    ps = np.empty((B, T), dtype=np.float32)
+    for t in range(T):
+        v, p, state = model.step(x[:, t], state)
+        vs[:, t] = v.numpy()
+        ps[:, t] = p.numpy()
+    return vs, ps
+
+
+def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = None) -> dict:
+    """Free-running figures (see :mod:`surrogate_cell.training.metrics`) on ``sims`` of ``dataset``."""
+    check_compatible(model, dataset)
+    sims = list(range(dataset.n_sims)) if sims is None else list(sims)
+    T = dataset.sim_ms if max_ms is None else min(max_ms, dataset.sim_ms)
+    windows = [dataset.window(int(s), 0, T) for s in sims]
+    x = np.stack([w[0] for w in windows])
+    v_pred, prob = free_run(model, x)
+    true_v = [w[1] for w in windows]
+    true_sp = [np.asarray(w[2]) for w in windows]
+    pred_sp = [spikes_from_probability(p, model.spike_probability) for p in prob]
+    out = evaluate_traces(true_v, list(v_pred), true_sp, pred_sp, list(prob), dataset.segments.region)
+    out["simulated_s"] = len(sims) * T / 1000.0
+    out["_traces"] = {"true_v": true_v, "pred_v": v_pred, "prob": prob, "true_spikes": true_sp,
+                      "pred_spikes": pred_sp}
+    return out
+
+
+def public_figures(result: dict) -> dict:
+    """The JSON-able figures of :func:`evaluate` (drops traces and per-segment arrays)."""
+    return {k: v for k, v in result.items() if not k.startswith("_") and k != "per_segment_rmse_mv"}
+
+
+def plot_evaluation(result: dict, segments, folder, title: str = "") -> list:
+    """Heat map of true vs predicted voltage over all segments (Fig 1B/C) and a soma trace."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tr = result["_traces"]
+    order = np.argsort(segments.dist_um * np.where(np.isin(segments.region, ["basal"]), -1, 1))
+    T = min(1000, tr["true_v"][0].shape[0])
+    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    kw = dict(aspect="auto", vmin=-90, vmax=0, cmap="viridis", interpolation="nearest")
+    axes[0].imshow(tr["true_v"][0][:T, order].T, **kw)
+    axes[0].set_title(f"{title} detailed cell (rows: segments, basal ↔ apical by path distance)")
+    im = axes[1].imshow(tr["pred_v"][0][:T, order].T, **kw)
+    axes[1].set_title("surrogate, free-running")
+    fig.colorbar(im, ax=axes[:2], label="V (mV)")
+    t = np.arange(T) + 1
+    axes[2].plot(t, tr["true_v"][0][:T, 0], "k", lw=0.8, label="detailed")
+    axes[2].plot(t, tr["pred_v"][0][:T, 0], "tab:red", lw=0.8, label="surrogate")
+    axes[2].set_ylabel("soma V (mV)")
+    axes[2].set_xlabel("time (ms)")
+    axes[2].legend(frameon=False)
+    p1 = folder / "heatmap.png"
+    fig.savefig(p1, dpi=100)
+    plt.close(fig)
+    return [p1]
+
+
+def plot_region_swarm(per_model: dict, segments, path) -> None:
+    """Per-region strip ('swarm') plot of per-segment RMSE for each model (Fig 2, SI Fig 3)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    regions = [r for r in ("basal", "oblique", "trunk", "tuft", "soma") if (segments.region == r).any()]
+    fig, axes = plt.subplots(1, len(regions), figsize=(3 * len(regions), 4), sharey=True)
+    rng = np.random.default_rng(0)
+    for ax, region in zip(np.atleast_1d(axes), regions):
+        m = segments.region == region
+        for i, (name, rmse) in enumerate(per_model.items()):
+            vals = np.asarray(rmse)[m]
+            ax.scatter(i + rng.uniform(-0.25, 0.25, len(vals)), vals, s=4, alpha=0.6)
+            ax.hlines(np.median(vals), i - 0.35, i + 0.35, color="k")
+        ax.set_xticks(range(len(per_model)))
+        ax.set_xticklabels(list(per_model), rotation=45, ha="right")
+        ax.set_title(region)
+    np.atleast_1d(axes)[0].set_ylabel("free-running RMSE per segment (mV)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_training_log(log_csv, folder) -> list:
+    """Loss curves (SI Fig 2) and, for MMoE models, diversity over training (SI Fig 1)."""
+    import csv
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(open(log_csv)))
+    if not rows:
+        return []
+    folder = Path(folder)
+    step = [int(r["step"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(step, [float(r["train_loss"]) for r in rows], label="train")
+    ax.plot(step, [float(r["val_loss"]) for r in rows], label="validation (free-running)")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (z-scored MSE)")
+    ax.legend(frameon=False)
+    p = [folder / "loss.png"]
+    fig.tight_layout()
+    fig.savefig(p[0], dpi=100)
+    plt.close(fig)
+    if "diversity_score" in rows[0]:
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
+        for ax, key in zip(axes, ("determinant", "permanent", "score")):
+            ax.plot(step, [float(r[f"diversity_{key}"]) for r in rows])
+            ax.set_title(key)
+            ax.set_xlabel("step")
+        fig.tight_layout()
+        p.append(folder / "diversity.png")
+        fig.savefig(p[-1], dpi=100)
+        plt.close(fig)
+    return p

@@ -1,0 +1,291 @@
+"""Training of the streaming surrogates, resumable and deterministic.
+
+The models take no true voltage as input: every training window is a
+free-running rollout from the model's own state (after a burn-in without
+loss), so what is trained is what runs as a cell.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from surrogate_cell.errors import SurrogateCellError
+
+from .diversity import diversity
+from .model import ModelConfig, Surrogate, count_parameters
+
+REGION_INDEX = {"soma": 0, "axon": 1, "basal": 2, "oblique": 3, "trunk": 4, "tuft": 5}
+
+
+@dataclass
+class TrainConfig:
+    """How to train (times in ms of simulated data unless stated)."""
+
+    window_ms: int = 600  # loss part plus burn-in
+    burn_in_ms: int = 150  # run without loss first, from a zero state
+    start_fraction_at_rest: float = 0.25  # windows that start at a simulation's start (true rest)
+    batch_size: int = 8
+    lr: float = 3e-3
+    weight_decay: float = 1e-5
+    max_steps: int = 3000
+    max_minutes: float = 30.0  # wall-clock budget
+    eval_every: int = 100  # steps between validation, checkpoint and log row
+    patience: int = 6  # validation checks without improvement before stopping
+    spike_loss_weight: float = 0.2
+    spike_pos_weight: float = 10.0
+    near_spike_weight: float = 3.0  # voltage-loss weight within ±5 ms of a somatic spike
+    spike_balance: float = 0.5  # share of windows chosen to contain a somatic spike
+    lbtw_alpha: float | None = None  # loss-balanced task weighting exponent (None: off)
+    lbtw_epoch_steps: int = 100  # L_t(0) is re-taken at the first batch of each such epoch
+    val_fraction: float = 0.15
+    seed: int = 0
+    threads: int = 0  # 0: leave torch's default
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class WindowSampler:
+    """Random training windows from a data set (deterministic given a numpy Generator)."""
+
+    def __init__(self, dataset, sims, cfg: TrainConfig):
+        self.ds, self.sims, self.cfg = dataset, np.asarray(sims), cfg
+        self.T = dataset.sim_ms
+        self.spikes = {int(s): np.asarray(dataset.spike_times(int(s))) for s in self.sims}
+
+    def sample(self, rng: np.random.Generator):
+        cfg, L = self.cfg, self.cfg.window_ms
+        xs, vs, ss, starts = [], [], [], []
+        for _ in range(cfg.batch_size):
+            sim = int(rng.choice(self.sims))
+            sp = self.spikes[sim]
+            u = rng.random()
+            if u < cfg.start_fraction_at_rest:
+                start = 0
+            elif u < cfg.start_fraction_at_rest + (1 - cfg.start_fraction_at_rest) * cfg.spike_balance and len(sp):
+                t = float(rng.choice(sp))
+                lo = int(max(0, t - L + 20))
+                hi = int(min(self.T - L, max(lo, t - cfg.burn_in_ms - 20)))
+                start = int(rng.integers(lo, hi + 1)) if hi >= lo else max(0, min(self.T - L, lo))
+            else:
+                start = int(rng.integers(0, self.T - L + 1))
+            x, v, s = self.ds.window(sim, start, L)
+            xs.append(x), vs.append(v), ss.append(s)
+            starts.append(start)
+        return (torch.from_numpy(np.stack(xs)).float(), torch.from_numpy(np.stack(vs)).float(), ss, starts)
+
+
+def spike_targets(spike_lists, T: int) -> torch.Tensor:
+    y = torch.zeros(len(spike_lists), T)
+    for b, s in enumerate(spike_lists):
+        k = np.floor(np.asarray(s)).astype(int)
+        k = k[(k >= 0) & (k < T)]
+        y[b, k] = 1.0
+    return y
+
+
+def near_spike_mask(y: torch.Tensor, half_width: int = 5) -> torch.Tensor:
+    k = 2 * half_width + 1
+    return torch.nn.functional.max_pool1d(y[:, None], k, stride=1, padding=half_width)[:, 0]
+
+
+def voltage_normalisation(dataset, sims, max_sims: int = 20):
+    """Per-segment mean and std (mV) over some training simulations."""
+    acc = []
+    for s in list(sims)[:max_sims]:
+        _, v, _ = dataset.window(int(s), 0, dataset.sim_ms)
+        acc.append(v[::5])
+    v = np.concatenate(acc)
+    return v.mean(0), np.maximum(v.std(0), 0.5)
+
+
+def build_model(dataset, model_cfg: ModelConfig, v_mean, v_std) -> Surrogate:
+    seg = dataset.segments
+    ch_seg, kind = dataset.channel_segment, dataset.channel_kind
+    exc, inh = ch_seg[kind == "exc"], ch_seg[kind == "inh"]
+    if not (np.all(kind[: len(exc)] == "exc") and np.all(kind[len(exc):] == "inh")):
+        raise SurrogateCellError("data set channels must list all excitatory channels before the inhibitory ones")
+    groups = np.array([REGION_INDEX.get(str(r), 0) for r in seg.region])
+    return Surrogate(model_cfg, seg.mid_um[exc], seg.mid_um[inh], groups, v_mean, v_std)
+
+
+def split_sims(n_sims: int, val_fraction: float):
+    n_val = max(1, int(round(n_sims * val_fraction))) if n_sims > 1 else 0
+    sims = np.arange(n_sims)
+    return sims[: n_sims - n_val], sims[n_sims - n_val:]
+
+
+def _atomic_torch_save(obj, path: Path):
+    tmp = path.with_name(path.name + ".part")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: bool = True,
+          stop_after_steps: int | None = None) -> dict:
+    """Train (or resume) a surrogate on ``dataset`` into ``out_dir``.
+
+    Writes ``config.json``, ``checkpoint.pt`` (every ``eval_every`` steps; a
+    killed run resumes from it with nothing lost), ``best.pt`` (the best
+    validation state), and ``log.csv``.
+
+    Returns
+    -------
+    dict
+        ``{'model': Surrogate (best), 'best_val': float, 'steps': int, 'stopped': str}``
+    """
+    from tqdm import tqdm
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run_spec = {"model": model_cfg.to_dict(), "train": cfg.to_dict(), "data_digest": dataset.digest}
+    spec_path = out / "config.json"
+    if spec_path.exists():
+        old = json.loads(spec_path.read_text())
+        if json.loads(json.dumps(run_spec)) != old:
+            raise SurrogateCellError(f"{out} holds a training run with other settings or data; "
+                                     "choose another --out or delete that folder")
+    else:
+        spec_path.write_text(json.dumps(run_spec, indent=1))
+
+    train_sims, val_sims = split_sims(dataset.n_sims, cfg.val_fraction)
+    v_mean, v_std = voltage_normalisation(dataset, train_sims)
+    torch.manual_seed(cfg.seed)
+    model = build_model(dataset, model_cfg, v_mean, v_std)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    state = {"step": 0, "best_val": math.inf, "bad_checks": 0, "lbtw_ref": None, "elapsed_s": 0.0}
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists():
+        saved = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        state = saved["state"]
+    log_path = out / "log.csv"
+    _truncate_log(log_path, state["step"])
+    sampler = WindowSampler(dataset, train_sims, cfg)
+    val_batch = _validation_batch(dataset, val_sims if len(val_sims) else train_sims, cfg)
+    n_tasks = model.n_tasks
+    started = time.time() - state["elapsed_s"]
+    bar = tqdm(total=cfg.max_steps, initial=state["step"], desc=f"train {model_cfg.arch}", disable=not progress,
+               unit="batch")
+    stopped = "max_steps"
+    steps_this_call = 0
+    while state["step"] < cfg.max_steps:
+        model.train()
+        x, v, spikes, _ = sampler.sample(rng)
+        vz = (v - model.v_mean) / model.v_std
+        y = spike_targets(spikes, x.shape[1])
+        pred_v, logit, _, _ = model(x, model.init_state(x.shape[0]))
+        burn = cfg.burn_in_ms
+        w_time = 1.0 + (cfg.near_spike_weight - 1.0) * near_spike_mask(y)
+        err = (pred_v[:, burn:] - vz[:, burn:]) ** 2 * w_time[:, burn:, None]
+        task_loss = err.mean(dim=(0, 1))  # (N,)
+        if cfg.lbtw_alpha is not None:
+            if state["step"] % cfg.lbtw_epoch_steps == 0 or state["lbtw_ref"] is None:
+                state["lbtw_ref"] = task_loss.detach().clone()
+            weights = (task_loss.detach() / state["lbtw_ref"]).clamp(min=1e-6) ** cfg.lbtw_alpha
+            weights = weights * n_tasks / weights.sum()
+            v_loss = (weights * task_loss).mean()
+        else:
+            v_loss = task_loss.mean()
+        s_loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            logit[:, burn:], y[:, burn:], pos_weight=torch.tensor(cfg.spike_pos_weight))
+        loss = v_loss + cfg.spike_loss_weight * s_loss
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        state["step"] += 1
+        steps_this_call += 1
+        bar.update()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.max_steps:
+            val = validate(model, val_batch, cfg)
+            state["elapsed_s"] = time.time() - started
+            improved = val["val_loss"] < state["best_val"]
+            if improved:
+                state["best_val"], state["bad_checks"] = val["val_loss"], 0
+                _atomic_torch_save(model.state_dict(), out / "best.pt")
+            else:
+                state["bad_checks"] += 1
+            row = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 2), "train_loss": loss.item(),
+                   "train_voltage_loss": v_loss.item(), "train_spike_loss": s_loss.item(), **val}
+            _append_log(log_path, row)
+            _atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                                "state": state}, ckpt)
+            if state["bad_checks"] >= cfg.patience:
+                stopped = "early_stopping"
+                break
+            if state["elapsed_s"] > cfg.max_minutes * 60:
+                stopped = "time_budget"
+                break
+        if stop_after_steps is not None and steps_this_call >= stop_after_steps:
+            stopped = "interrupted"
+            break
+    bar.close()
+    if (out / "best.pt").exists():
+        model.load_state_dict(torch.load(out / "best.pt", weights_only=True))
+    return {"model": model, "best_val": state["best_val"], "steps": state["step"], "stopped": stopped,
+            "parameters": count_parameters(model), "train_sims": train_sims, "val_sims": val_sims}
+
+
+def _validation_batch(dataset, sims, cfg: TrainConfig):
+    """Fixed validation windows: each validation simulation from its start (rest)."""
+    L = min(dataset.sim_ms, 2000)
+    xs, vs, ss = [], [], []
+    for s in list(sims)[:8]:
+        x, v, sp = dataset.window(int(s), 0, L)
+        xs.append(x), vs.append(v), ss.append(sp)
+    return torch.from_numpy(np.stack(xs)).float(), torch.from_numpy(np.stack(vs)).float(), ss
+
+
+@torch.no_grad()
+def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
+    """Free-running validation loss (z-scored MSE from rest) and expert diversity."""
+    model.eval()
+    x, v, spikes = batch
+    pred_v, logit, experts, _ = model(x, model.init_state(x.shape[0]))
+    vz = (v - model.v_mean) / model.v_std
+    out = {"val_loss": float(((pred_v - vz) ** 2).mean()),
+           "val_rmse_mv": float(((model.to_mV(pred_v) - v) ** 2).mean().sqrt())}
+    if model.n_experts > 1:
+        out.update({f"diversity_{k}": val for k, val in diversity(experts[:, ::10]).items()})
+    return out
+
+
+def _append_log(path: Path, row: dict):
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def _truncate_log(path: Path, step: int):
+    """Drop log rows written after the checkpoint a resumed run starts from."""
+    if not path.exists():
+        return
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    keep = [r for r in rows if int(r["step"]) <= step]
+    if len(keep) != len(rows):
+        with open(path, "w", newline="") as fh:
+            if keep:
+                writer = csv.DictWriter(fh, fieldnames=list(keep[0]))
+                writer.writeheader()
+                writer.writerows(keep)
