@@ -21,6 +21,7 @@ COMMANDS = (
     "surrogate_cell.commands.protocols",
     "surrogate_cell.commands.train",
     "surrogate_cell.commands.evaluate",
+    "surrogate_cell.commands.compare",
 )
 
 

@@ -1,0 +1,156 @@
+"""Train MH, MMoE and MMoEEx (each with and without LBTW) and the paper's
+published configuration on the same data and budget; write a Markdown table."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .evaluate import evaluate, plot_region_swarm, public_figures
+from .export import export_model
+from .metrics import evaluate_traces, spikes_from_voltage
+from .model import ModelConfig, count_parameters
+from .reference import PaperTCN
+from .train import TrainConfig, split_sims, train, voltage_normalisation
+
+
+def step_cost_ms(step_fn, batch: int, repeats: int = 5) -> float:
+    """Median wall time (ms) of one call of ``step_fn(batch)`` after a warm-up call."""
+    step_fn(batch)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step_fn(batch)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(times))
+
+
+def streaming_step_fn(model):
+    n_in = model.n_exc + model.n_inh
+
+    @torch.no_grad()
+    def fn(batch):
+        model.step(torch.zeros(batch, n_in), model.init_state(batch))
+
+    return fn
+
+
+def train_reference(dataset, out: Path, cfg: TrainConfig, minutes: float, window: int = 100,
+                    progress: bool = True) -> dict:
+    """Teacher-forced training of :class:`PaperTCN` (the paper's protocol)."""
+    from tqdm import tqdm
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    train_sims, val_sims = split_sims(dataset.n_sims, cfg.val_fraction)
+    mean, std = voltage_normalisation(dataset, train_sims)
+    mean_t, std_t = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+    model = PaperTCN(len(dataset.channel_segment), len(dataset.segments), window=window)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def batch(sims, n):
+        xs, vs, ys = [], [], []
+        for _ in range(n):
+            s = int(rng.choice(sims))
+            t = int(rng.integers(window, dataset.sim_ms - 1))
+            x, v, _ = dataset.window(s, t - window, window + 1)
+            xs.append(x[:window]), vs.append(v[:window]), ys.append(v[window])
+        z = lambda a: (torch.from_numpy(np.stack(a)).float() - mean_t) / std_t
+        return torch.from_numpy(np.stack(xs)).float(), z(vs), z(ys)
+
+    t0, step, val_loss = time.time(), 0, float("nan")
+    bar = tqdm(desc="train paper TCN (teacher-forced)", disable=not progress, unit="batch")
+    while time.time() - t0 < minutes * 60:
+        x, v, y = batch(train_sims, 16)
+        loss = ((model(x, v) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        bar.update()
+    bar.close()
+    with torch.no_grad():
+        x, v, y = batch(val_sims if len(val_sims) else train_sims, 64)
+        val_loss = float(((model(x, v) - y) ** 2).mean())
+    return {"model": model, "val_loss": val_loss, "steps": step, "mean": mean_t, "std": std_t,
+            "val_sims": val_sims}
+
+
+@torch.no_grad()
+def free_run_reference(ref: dict, dataset, sim: int, length_ms: int, window: int = 100):
+    """Autoregressive rollout: the window holds the model's own past predictions (from rest)."""
+    model, mean, std = ref["model"], ref["mean"], ref["std"]
+    x, v_true, spikes = dataset.window(sim, 0, length_ms)
+    past = ((torch.from_numpy(np.repeat(v_true[:1], window, 0)).float() - mean) / std)[None]
+    xin = torch.cat([torch.zeros(window, x.shape[1]), torch.from_numpy(x).float()])
+    preds = []
+    for t in range(length_ms):
+        nxt = model(xin[None, t + 1: t + 1 + window], past)
+        preds.append(nxt[0])
+        past = torch.cat([past[:, 1:], nxt[:, None]], dim=1)
+    v_pred = (torch.stack(preds) * std + mean).numpy()
+    return v_true, v_pred, np.asarray(spikes)
+
+
+def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000, lbtw_alpha: float = 0.5,
+            seed: int = 0, ref_rollout_ms: int = 300, progress: bool = True, base: ModelConfig | None = None,
+            train_cfg: TrainConfig | None = None) -> dict:
+    """Run the comparison; returns the rows and writes ``compare.md`` and ``compare.json``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    base = base or ModelConfig(seed=seed)
+    train_cfg = train_cfg or TrainConfig(seed=seed)
+    train_cfg = replace(train_cfg, max_minutes=minutes_each, max_steps=steps_each, patience=10 ** 6)
+    rows, per_model = [], {}
+    from surrogate_cell.model import load
+
+    for arch in ("mh", "mmoe", "mmoeex"):
+        for alpha in (None, lbtw_alpha):
+            name = arch + ("+lbtw" if alpha is not None else "")
+            run_dir = out / name.replace("+", "_")
+            res = train(dataset, run_dir, replace(base, arch=arch), replace(train_cfg, lbtw_alpha=alpha),
+                        progress=progress)
+            path = export_model(res["model"], run_dir / "model.pt", segments=dataset.segments,
+                                channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
+                                arch=arch, data_digest=dataset.digest)
+            figs = evaluate(load(path), dataset, sims=res["val_sims"])
+            per_model[name] = figs["per_segment_rmse_mv"]
+            pub = public_figures(figs)
+            rows.append({"model": name, "val_loss": res["best_val"],
+                         "free_running_rmse_mv": pub["compartment_rmse_mv_median"],
+                         "spike_f1": pub["spike_f1"], "spike_f1_5ms": pub["spike_f1_5ms"],
+                         "parameters": res["parameters"],
+                         "step_ms_batch1000": step_cost_ms(streaming_step_fn(res["model"]), 1000),
+                         "teacher_forced": False, "steps": res["steps"]})
+    ref = train_reference(dataset, out / "paper", train_cfg, minutes_each, progress=progress)
+    sim = int(ref["val_sims"][0]) if len(ref["val_sims"]) else 0
+    v_true, v_pred, spikes = free_run_reference(ref, dataset, sim, min(ref_rollout_ms, dataset.sim_ms))
+    figs = evaluate_traces([v_true], [v_pred], [spikes], [spikes_from_voltage(v_pred[:, 0])],
+                           [np.zeros(len(v_true))], dataset.segments.region)
+    C, N = len(dataset.channel_segment), len(dataset.segments)
+    ref_fn = lambda b: ref["model"](torch.zeros(b, 100, C), torch.zeros(b, 100, N))
+    with torch.no_grad():
+        ref_ms_10 = step_cost_ms(ref_fn, 10, repeats=3)
+    rows.append({"model": "paper (TCN, teacher-forced)", "val_loss": ref["val_loss"],
+                 "free_running_rmse_mv": figs["compartment_rmse_mv_median"], "spike_f1": figs["spike_f1"],
+                 "spike_f1_5ms": figs["spike_f1_5ms"], "parameters": count_parameters(ref["model"]),
+                 "step_ms_batch1000": ref_ms_10 * 100.0, "teacher_forced": True, "steps": ref["steps"],
+                 "note": f"step cost measured at batch 10 and scaled ×100; free-running on {len(v_true)} ms"})
+    per_model["paper"] = figs["per_segment_rmse_mv"]
+    plot_region_swarm(per_model, dataset.segments, out / "region_rmse.png")
+    lines = ["| model | val loss | free-running RMSE (mV, median seg.) | spike F1 ±2 ms | F1 ±5 ms | parameters | "
+             "step at batch 1000 (ms) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['val_loss']:.3f} | {r['free_running_rmse_mv']:.2f} | {r['spike_f1']:.2f} | "
+                     f"{r['spike_f1_5ms']:.2f} | {r['parameters']:,} | {r['step_ms_batch1000']:.1f} |")
+    lines += ["", "Validation loss: z-scored MSE on validation windows; free-running from rest for the "
+              "streaming models, teacher-forced one step ahead for the paper's configuration. "
+              f"Budget per model: {minutes_each} min or {steps_each} steps on this machine. "
+              + rows[-1]["note"] + "."]
+    (out / "compare.md").write_text("\n".join(lines) + "\n")
+    (out / "compare.json").write_text(json.dumps(rows, indent=1))
+    return {"rows": rows, "table": "\n".join(lines)}
