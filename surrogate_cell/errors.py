@@ -20,3 +20,35 @@ class MorphologyError(SurrogateCellError):
 
 class DataError(SurrogateCellError):
     """A training data set, its parameters, or its output path is invalid."""
+
+
+class NetworkError(SurrogateCellError):
+    """A surrogate cell in a NEURON network was set up wrongly (base of the errors below)."""
+
+
+class UnknownSectionError(NetworkError):
+    """A connection or recording names a section or location the cell does not have."""
+
+
+class UnknownReceptorError(NetworkError):
+    """A connection names a receptor kind the surrogate has no input channel for."""
+
+
+class InvalidWeightError(NetworkError):
+    """A connection weight is NaN, infinite or negative."""
+
+
+class DelayTooShortError(NetworkError):
+    """A connection delay is NaN, negative, or too short for the surrogate's spike latency."""
+
+
+class MorphologyMismatchError(NetworkError):
+    """A model was trained on another morphology than the network asks for."""
+
+
+class DeviceUnavailableError(NetworkError):
+    """The requested torch device (e.g. ``'cuda'``) is not available."""
+
+
+class RunnerStateError(NetworkError):
+    """The population runner was used out of order (e.g. cells added after ``finitialize``)."""

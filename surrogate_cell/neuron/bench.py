@@ -1,0 +1,343 @@
+"""Benchmark of surrogate networks: ``surrogate-cell bench network``.
+
+One recurrent network of L5PCs, drawn once from a seed (background Poisson
+inputs on the model's dendritic channels, recurrent excitatory connections
+between the cells), is timed in up to four forms, each in a fresh process,
+one after another on this machine:
+
+1. detailed HayCells at fixed dt 0.025 ms;
+2. detailed HayCells at fixed dt 0.1 ms;
+3. surrogate cells, model on the CPU;
+4. surrogate cells, model on CUDA (only where torch sees a GPU).
+
+Detailed runs are expensive, so they are shortened: at most
+``detailed_cells`` cells (the first ones of the network, with their
+recurrent connections among themselves) for ``detailed_ms``. Their cost is
+extrapolated per cell-second (wall seconds per simulated second of one cell),
+which is how the figures compare: ``speedup = detailed s per cell-s /
+surrogate s per cell-s``. The output says which runs were shortened.
+
+Surrogate wall time is split into the model calls, the runner's own Python
+work (draining and binning events, spike emission, recording), and NEURON
+(event queue, NetStims, fixed steps), which is the rest.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+FORMS = ("detailed_dt0.025", "detailed_dt0.1", "surrogate_cpu", "surrogate_cuda")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The benchmark network (rates in Hz, delays in ms, weights in units of the reference conductance)."""
+
+    cells: int
+    inputs_per_cell: int = 100
+    inh_fraction: float = 0.2
+    exc_rate_hz: float = 5.0
+    inh_rate_hz: float = 10.0
+    exc_weight: float = 1.0
+    inh_weight: float = 1.0
+    recurrent_per_cell: int = 10
+    recurrent_weight: float = 1.0
+    delay_min_ms: float = 1.5
+    delay_max_ms: float = 3.0
+    seed: int = 0
+
+
+def draw_network(spec: NetworkSpec, channel_kind: np.ndarray, n_cells: int | None = None) -> dict:
+    """The connections of the first ``n_cells`` cells (all by default), drawn from ``spec.seed``.
+
+    Returns
+    -------
+    dict
+        ``inputs``: (cell, channel, is_inh) per background input; ``recurrent``:
+        (pre, post, channel, delay_ms) per connection, pre < n_cells only.
+    """
+    rng = np.random.default_rng(spec.seed)
+    exc = np.flatnonzero(channel_kind == "exc")
+    inh = np.flatnonzero(channel_kind == "inh")
+    n_inh = int(round(spec.inh_fraction * spec.inputs_per_cell))
+    n_exc = spec.inputs_per_cell - n_inh
+    k = min(spec.recurrent_per_cell, spec.cells - 1)
+    inputs, recurrent = [], []
+    for post in range(spec.cells):  # draw for every cell so that a prefix is the same network
+        ch = np.concatenate([rng.choice(exc, n_exc), rng.choice(inh, n_inh)])
+        pres = rng.choice(np.delete(np.arange(spec.cells), post), k, replace=False) if k > 0 else []
+        rch = rng.choice(exc, len(pres))
+        delays = rng.uniform(spec.delay_min_ms, spec.delay_max_ms, len(pres))
+        if n_cells is not None and post >= n_cells:
+            continue
+        inputs += [(post, int(c), i >= n_exc) for i, c in enumerate(ch)]
+        recurrent += [(int(p), post, int(c), float(d)) for p, c, d in zip(pres, rch, delays)
+                      if n_cells is None or p < n_cells]
+    return {"inputs": inputs, "recurrent": recurrent}
+
+
+def _stims(h, spec, inputs):
+    stims = []
+    for j, (cell, _, is_inh) in enumerate(inputs):
+        ns = h.NetStim()
+        ns.start, ns.number, ns.noise = 0.0, 1e9, 1.0
+        ns.interval = 1000.0 / (spec.inh_rate_hz if is_inh else spec.exc_rate_hz)
+        ns.noiseFromRandom123(cell, j, spec.seed)
+        stims.append(ns)
+    return stims
+
+
+def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float,
+             threads: int | None) -> dict:
+    """Worker: build one form of the network and run it; wall times in s."""
+    t0 = time.perf_counter()
+    from .._native import import_neuron_quietly
+    from ..model import load
+
+    h = import_neuron_quietly()
+    h.load_file("stdrun.hoc")
+    model = load(model_path)
+    seg = model.segments
+    net = draw_network(spec, model.channel_kind, n_cells)
+    keep = []
+    spikes = h.Vector()
+    if form.startswith("detailed"):
+        from ..cells import HayCell
+
+        h.celsius = 34.0
+        cells = [HayCell() for _ in range(n_cells)]
+        syns = {}
+
+        def synapse(cell, channel):
+            key = (cell, channel)
+            if key not in syns:
+                row = model.channel_segment[channel]
+                mech = h.sc_AMPANMDA if model.channel_kind[channel] == "exc" else h.sc_GABAA
+                syns[key] = mech(cells[cell].section(str(seg.section[row]))(float(seg.x[row])))
+            return syns[key]
+
+        stims = _stims(h, spec, net["inputs"])
+        for ns, (cell, ch, is_inh) in zip(stims, net["inputs"]):
+            nc = h.NetCon(ns, synapse(cell, ch))
+            nc.weight[0], nc.delay = spec.inh_weight if is_inh else spec.exc_weight, 1.0
+            keep.append(nc)
+        for pre, post, ch, d in net["recurrent"]:
+            soma = cells[pre].soma[0]
+            nc = h.NetCon(soma(0.5)._ref_v, synapse(post, ch), sec=soma)
+            nc.threshold, nc.weight[0], nc.delay = model.spike_threshold_mV, spec.recurrent_weight, d
+            keep.append(nc)
+        for c in cells:
+            soma = c.soma[0]
+            nc = h.NetCon(soma(0.5)._ref_v, None, sec=soma)
+            nc.threshold = model.spike_threshold_mV
+            nc.record(spikes)
+            keep.append(nc)
+        h.dt = 0.025 if form == "detailed_dt0.025" else 0.1
+        runner = None
+    else:
+        from .cell import SurrogateCell
+        from .connect import connect
+        from .runner import RunnerConfig, get_runner
+
+        device = "cuda" if form == "surrogate_cuda" else "cpu"
+        runner = get_runner(RunnerConfig(device=device, torch_threads=threads))
+        cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
+        targets = {}
+
+        def target(cell, channel):
+            key = (cell, channel)
+            if key not in targets:
+                row = model.channel_segment[channel]
+                targets[key] = cells[cell].synapse(str(seg.section[row]), float(seg.x[row]),
+                                                   str(model.channel_kind[channel]))
+            return targets[key]
+
+        stims = _stims(h, spec, net["inputs"])
+        for ns, (cell, ch, is_inh) in zip(stims, net["inputs"]):
+            connect(ns, target(cell, ch), weight=spec.inh_weight if is_inh else spec.exc_weight, delay=1.0)
+        for pre, post, ch, d in net["recurrent"]:
+            connect(cells[pre], target(post, ch), weight=spec.recurrent_weight, delay=d)
+        pc = h.ParallelContext()
+        ids = h.Vector()
+        pc.spike_record(-1, spikes, ids)
+        keep.append(ids)
+        h.dt = 0.025
+    keep.append(stims)
+    build_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    h.finitialize(-65.0)
+    init_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    h.continuerun(sim_ms)
+    run_s = time.perf_counter() - t2
+    cell_seconds = n_cells * sim_ms / 1000.0
+    out = {"form": form, "cells": n_cells, "sim_ms": sim_ms, "dt_ms": h.dt, "build_s": build_s, "init_s": init_s,
+           "run_s": run_s, "ms_per_sim_ms": 1000.0 * run_s / sim_ms, "s_per_cell_s": run_s / cell_seconds,
+           "spikes": int(spikes.size()), "rate_hz": spikes.size() / cell_seconds,
+           "inputs": len(net["inputs"]), "recurrent": len(net["recurrent"])}
+    if runner is not None:
+        import torch
+
+        s = runner.stats
+        out.update({"device": runner.device, "torch_threads": torch.get_num_threads(), "events": s.events,
+                    "model_ms_per_sim_ms": 1000.0 * s.model_s / sim_ms,
+                    "runner_ms_per_sim_ms": 1000.0 * (s.callback_s - s.model_s) / sim_ms,
+                    "neuron_ms_per_sim_ms": 1000.0 * (run_s - s.callback_s) / sim_ms,
+                    "warmup_s": s.init_s, "late_events": s.late_events})
+    return out
+
+
+def _in_fresh_process(*args) -> dict:
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(run_form, *args).result()
+
+
+def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200.0, detailed_ms: float = 100.0,
+                  detailed_cells: int = 10, spec: NetworkSpec = NetworkSpec(cells=1), threads: int | None = None,
+                  forms=FORMS, progress=None) -> dict:
+    """Run the benchmark (see the module docstring) and return its figures.
+
+    Parameters
+    ----------
+    model_path : str
+        Exported surrogate (its morphology must be the detailed HayCell's, the
+        synthetic L5PC).
+    cells : sequence of int
+        Network sizes.
+    sim_ms, detailed_ms : float
+        Simulated time of the surrogate and of the (shortened) detailed runs (ms).
+    detailed_cells : int
+        At most this many detailed cells per run (the network's first ones).
+    spec : NetworkSpec
+        Network parameters; ``cells`` is overridden by each size.
+    threads : int or None
+        Torch threads of the surrogate runs (None: the runner's default).
+    forms : sequence of str
+        Subset of ``FORMS``; ``surrogate_cuda`` is skipped without a GPU.
+    progress : callable or None
+        Called with one line of text per finished run.
+
+    Returns
+    -------
+    dict
+        JSON-able figures.
+    """
+    import torch
+
+    from ..errors import NetworkError
+
+    unknown = set(forms) - set(FORMS)
+    if unknown:
+        raise NetworkError(f"unknown forms {sorted(unknown)}; choose from {FORMS}")
+    has_cuda = torch.cuda.is_available()
+    load_before = os.getloadavg()
+    results, detailed_cache = [], {}
+    for n in cells:
+        s = NetworkSpec(**{**asdict(spec), "cells": int(n)})
+        row = {"cells": int(n), "forms": {}}
+        for form in forms:
+            if form == "surrogate_cuda" and not has_cuda:
+                row["forms"][form] = {"skipped": "torch sees no CUDA device"}
+                continue
+            if form.startswith("detailed"):
+                m = min(int(n), detailed_cells)
+                key = (form, m)
+                if key not in detailed_cache:
+                    detailed_cache[key] = _in_fresh_process(form, s, model_path, m, detailed_ms, threads)
+                fig = dict(detailed_cache[key])
+                fig["shortened"] = (f"{m} of {n} cells for {detailed_ms:g} ms, extrapolated per cell-second"
+                                    if m < n or detailed_ms < sim_ms else "")
+            else:
+                fig = _in_fresh_process(form, s, model_path, int(n), sim_ms, threads)
+            row["forms"][form] = fig
+            if progress:
+                progress(f"{n:6d} cells  {form:18s} {fig['s_per_cell_s']:.4g} s per cell-s")
+        ref = {f: row["forms"][f]["s_per_cell_s"] for f in forms
+               if f in row["forms"] and "s_per_cell_s" in row["forms"][f]}
+        row["speedup"] = {f"{d}/{sgt}": ref[d] / ref[sgt] for d in ref if d.startswith("detailed")
+                          for sgt in ref if sgt.startswith("surrogate")}
+        results.append(row)
+    return {"benchmark": "network", "model": str(model_path), "spec": asdict(spec), "sim_ms": sim_ms,
+            "detailed_ms": detailed_ms, "detailed_cells": detailed_cells, "results": results,
+            "cuda": has_cuda, "cpu_count": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def register_bench(sub, formatter) -> None:
+    """Add ``network`` to ``surrogate-cell bench``."""
+    p = sub.add_parser("network", help="a recurrent L5PC network: detailed (dt 0.025, 0.1) vs surrogates (CPU, GPU)",
+                       description=__doc__, formatter_class=formatter)
+    p.add_argument("--model", metavar="FILE", help="exported surrogate; unset: the packaged model")
+    p.add_argument("--cells", default="10,100,1000", help="comma-separated network sizes")
+    p.add_argument("--ms", type=float, default=200.0, help="simulated time of the surrogate runs (ms)")
+    p.add_argument("--detailed-ms", type=float, default=100.0, help="simulated time of the detailed runs (ms)")
+    p.add_argument("--detailed-cells", type=int, default=10, help="at most this many detailed cells per run")
+    p.add_argument("--inputs", type=int, default=100, help="background inputs per cell")
+    p.add_argument("--recurrent", type=int, default=10, help="recurrent connections per cell")
+    p.add_argument("--threads", type=int, help="torch threads of the surrogate runs; unset: the runner's choice")
+    p.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of " + ", ".join(FORMS))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    import json
+    import sys
+
+    from ..errors import NetworkError
+    from ..model import default_model_path
+
+    try:
+        cells = [int(c) for c in args.cells.split(",") if c.strip()]
+    except ValueError:
+        raise NetworkError(f"--cells must be comma-separated integers, got {args.cells!r}") from None
+    if not cells or min(cells) < 1:
+        raise NetworkError("--cells needs at least one size, each >= 1")
+    if args.ms < 1 or args.detailed_ms < 1 or args.detailed_cells < 1 or args.inputs < 0 or args.recurrent < 0:
+        raise NetworkError("--ms and --detailed-ms must be >= 1 ms, --detailed-cells >= 1, --inputs and "
+                           "--recurrent >= 0")
+    model_path = str(args.model) if args.model else str(default_model_path())
+    _check_model(model_path)
+    forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+    spec = NetworkSpec(cells=1, inputs_per_cell=args.inputs, recurrent_per_cell=args.recurrent, seed=args.seed)
+    progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    fig = bench_network(model_path, cells, sim_ms=args.ms, detailed_ms=args.detailed_ms,
+                        detailed_cells=args.detailed_cells, spec=spec, threads=args.threads, forms=forms,
+                        progress=progress)
+    if args.json:
+        print(json.dumps(fig))
+        return 0
+    print(f"network benchmark: {args.inputs} background inputs and {args.recurrent} recurrent connections per "
+          f"cell; surrogates {args.ms:g} ms; detailed runs shortened to at most {args.detailed_cells} cells for "
+          f"{args.detailed_ms:g} ms, extrapolated per cell-second")
+    for row in fig["results"]:
+        print(f"{row['cells']} cells")
+        for form, f in row["forms"].items():
+            if "skipped" in f:
+                print(f"  {form:18s} skipped: {f['skipped']}")
+                continue
+            extra = ""
+            if form.startswith("surrogate"):
+                extra = (f"  (model {f['model_ms_per_sim_ms']:.2f}, runner {f['runner_ms_per_sim_ms']:.2f}, "
+                         f"NEURON {f['neuron_ms_per_sim_ms']:.2f} ms per sim-ms)")
+            print(f"  {form:18s} {f['cells']:5d} cells x {f['sim_ms']:g} ms: {f['ms_per_sim_ms']:9.2f} ms per sim-ms, "
+                  f"{f['s_per_cell_s']:.4g} s per cell-s{extra}")
+        for k, v in row["speedup"].items():
+            print(f"  speed-up {k}: {v:.3g}x")
+    return 0
+
+
+def _check_model(model_path: str) -> None:
+    """The model must exist and be trained on the detailed form's morphology (the synthetic HayCell)."""
+    from ..cells import HayCell
+    from ..model import load
+    from .cell import check_morphology
+
+    check_morphology(load(model_path), HayCell())

@@ -1,0 +1,336 @@
+"""``SurrogateCell``: one surrogate neuron in a NEURON network.
+
+A surrogate cell is an ``sc_Surrogate`` artificial cell (``cell.source``):
+a spike source for ``h.NetCon`` and ``pc.cell(gid, ...)``, and the target of
+every connection onto the cell. Its dynamics are computed by the process's
+population runner (:mod:`surrogate_cell.neuron.runner`).
+
+Synaptic targets are addressed as on the detailed cell: section name, arc
+position and receptor kind. Each resolves to the model's input channel of
+that kind on the segment that contains the position.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MorphologyMismatchError, NetworkError, UnknownReceptorError, UnknownSectionError
+from ..model import SurrogateModel
+from .runner import RunnerConfig, get_runner
+
+#: Receptor names accepted by :meth:`SurrogateCell.synapse` (case-insensitive) and the model kind they map to.
+#: The model has one excitatory channel per segment that drives AMPA and NMDA together (the detailed
+#: cell's ``sc_AMPANMDA``), so 'AMPA' and 'NMDA' both address it.
+RECEPTORS = {
+    "exc": "exc", "ampa": "exc", "nmda": "exc", "ampanmda": "exc", "ampa+nmda": "exc", "sc_ampanmda": "exc",
+    "inh": "inh", "gaba": "inh", "gabaa": "inh", "gaba_a": "inh", "sc_gabaa": "inh",
+}
+
+
+def receptor_kind(kind: str) -> str:
+    """``'exc'`` or ``'inh'`` for a receptor name (see :data:`RECEPTORS`)."""
+    key = str(kind).strip().lower()
+    if key not in RECEPTORS:
+        raise UnknownReceptorError(
+            f"unknown receptor {kind!r}; use 'exc' (also 'AMPA', 'NMDA', 'AMPANMDA', 'sc_AMPANMDA') or "
+            "'inh' (also 'GABA', 'GABAA', 'sc_GABAA')")
+    return RECEPTORS[key]
+
+
+def section_key(section) -> str:
+    """``'apic[10]'`` for ``'apic[10]'``, ``'soma'`` → ``'soma[0]'``, or a NEURON Section's short name."""
+    if not isinstance(section, str):
+        name = getattr(section, "name", None)
+        if name is None:
+            raise UnknownSectionError(f"a section must be a name such as 'apic[10]' or a NEURON Section, "
+                                      f"got {type(section).__name__}")
+        section = name().split(".")[-1]
+    section = section.strip()
+    return section if "[" in section else f"{section}[0]"
+
+
+def morphology_digest(expect) -> tuple[str, int]:
+    """(cell digest, segment count) of a HayCell-like object (``.segments``), a SegmentTable or a digest string."""
+    from ..cells.segments import SegmentTable
+
+    if isinstance(expect, str):
+        return expect, -1
+    table = getattr(expect, "segments", expect)
+    if not isinstance(table, SegmentTable):
+        raise NetworkError(f"expect_morphology must be a cell with a .segments table, a SegmentTable or a "
+                           f"cell digest string, got {type(expect).__name__}")
+    return table.digest(), len(table)
+
+
+def check_morphology(model: SurrogateModel, expect) -> None:
+    """Raise :class:`MorphologyMismatchError` where ``model`` was not trained on ``expect``."""
+    digest, n = morphology_digest(expect)
+    if digest != model.cell_digest:
+        what = f"{n} segments, digest {digest[:12]}" if n >= 0 else f"digest {digest[:12]}"
+        raise MorphologyMismatchError(
+            f"model {model.path} was trained on another morphology ({model.n_segments} segments, digest "
+            f"{model.cell_digest[:12]}) than the network asks for ({what}); use a model trained on this "
+            "cell, or build the network on the model's morphology")
+
+
+@dataclass(frozen=True)
+class SynapseTarget:
+    """A synaptic input of a surrogate cell: one model channel.
+
+    Use it as the target of :func:`~surrogate_cell.neuron.connect` /
+    :func:`~surrogate_cell.neuron.gid_connect`. With a raw
+    ``nc = h.NetCon(src, target.hoc)``, set ``nc.weight[1] = target.code``.
+
+    Attributes
+    ----------
+    cell : SurrogateCell
+    section : str
+        Section name (``'apic[10]'``).
+    x : float
+        Arc position asked for (0–1).
+    kind : str
+        ``'exc'`` (AMPA+NMDA) or ``'inh'`` (GABA_A).
+    segment : int
+        Segment-table row of the segment that contains ``x``.
+    channel : int
+        Model input channel.
+    """
+
+    cell: "SurrogateCell"
+    section: str
+    x: float
+    kind: str
+    segment: int
+    channel: int
+
+    @property
+    def code(self) -> int:
+        """``NetCon.weight[1]`` value addressing this channel (channel + 1; 0 means unset)."""
+        return self.channel + 1
+
+    @property
+    def hoc(self):
+        """The ``sc_Surrogate`` point process that receives the events."""
+        return self.cell.source
+
+
+class Recording:
+    """Voltages of one or more segments of a surrogate cell, sampled every 1 ms.
+
+    ``t`` starts at the run's start: ``v[0]`` is the model's rest voltage (one
+    input-free step from its initial state), ``v[k]`` the voltage at
+    ``t = t[0] + k`` ms, i.e. at the end of bin k − 1. Valid after a run (and
+    during one, up to the last completed ms).
+    """
+
+    def __init__(self, batch, start: int, stop: int, section: str | None, x: float | None, segments):
+        self._batch, self._cols = batch, slice(start, stop)
+        self.section, self.x = section, x
+        self.segments = np.asarray(segments)
+
+    @property
+    def t(self) -> np.ndarray:
+        """Sample times (ms)."""
+        return np.asarray(self._batch.t_ms)
+
+    @property
+    def v(self) -> np.ndarray:
+        """Voltage (mV): shape (T,) for one segment, (T, n) for several."""
+        data = self._batch.recorded()[:, self._cols]
+        return data[:, 0] if self.section is not None else data
+
+    def vector(self):
+        """The voltage of a single-segment recording as a NEURON ``h.Vector`` (mV)."""
+        if self.section is None:
+            raise NetworkError("vector() is for a single-segment recording; use .v for record_all()")
+        from neuron import h
+
+        return h.Vector(self.v)
+
+
+class SurrogateCell:
+    """One surrogate neuron in a NEURON network.
+
+    Parameters
+    ----------
+    model : SurrogateModel or str or Path
+        A loaded model (:func:`surrogate_cell.model.load`) or its file (loaded
+        once per process). Cells sharing one loaded model are stepped as one
+        batch.
+    gid : int or None
+        Register the cell under this gid on this rank (``pc.set_gid2node``,
+        ``pc.cell``), for ``pc.gid_connect`` and ``pc.spike_record``.
+    expect_morphology : HayCell, SegmentTable, str or None
+        The morphology the network is built for (a cell with ``.segments``, a
+        segment table, or a cell digest): a model trained on another one is an
+        error.
+    config : RunnerConfig or None
+        Configuration of the process's runner (only where it creates it).
+
+    Attributes
+    ----------
+    source : hoc ``sc_Surrogate``
+        The spike source (``h.NetCon(cell.source, target)``, ``pc.cell``) and
+        the target of every input.
+    gid : int or None
+    model : SurrogateModel
+    incoming, outgoing : list of h.NetCon
+        NetCons made by :func:`~surrogate_cell.neuron.connect` /
+        ``gid_connect`` onto and from this cell, kept alive with it.
+
+    Examples
+    --------
+    >>> from surrogate_cell.model import load
+    >>> from surrogate_cell.neuron import SurrogateCell, connect
+    >>> model = load("l5pc.pt")
+    >>> cell = SurrogateCell(model, gid=0)
+    >>> stim = h.NetStim(); stim.start, stim.number = 10, 1
+    >>> nc = connect(stim, cell.synapse("apic[10]", 0.5, "exc"), weight=2.0, delay=1.0)
+    >>> soma = cell.record("soma", 0.5)
+    >>> h.finitialize(-65); h.continuerun(50)
+    >>> soma.v, cell.spike_times
+    """
+
+    def __init__(self, model: SurrogateModel | str | Path, gid: int | None = None, *,
+                 expect_morphology=None, config: RunnerConfig | None = None):
+        runner = get_runner(config)
+        if gid is not None and runner.pc.gid_exists(int(gid)):
+            raise NetworkError(f"gid {int(gid)} is in use on this rank already; give every cell its own gid")
+        if isinstance(model, (str, Path)):
+            model = runner.load_model(model)
+        if not isinstance(model, SurrogateModel):
+            raise NetworkError(f"model must be a SurrogateModel (surrogate_cell.model.load) or a path, "
+                               f"got {type(model).__name__}")
+        if expect_morphology is not None:
+            check_morphology(model, expect_morphology)
+        h = runner.h
+        self.model = model
+        self.gid = None
+        self.incoming: list = []
+        self.outgoing: list = []
+        self.source = h.sc_Surrogate()
+        self._self_nc = h.NetCon(None, self.source)  # the runner's spike trigger (flag 2)
+        self._runner = runner
+        self._batch, self._row, cellid = runner.add_cell(self, model)
+        self.source.cellid = cellid
+        if gid is not None:
+            self._register_gid(int(gid))
+
+    def _register_gid(self, gid: int) -> None:
+        pc = self._runner.pc
+        pc.set_gid2node(gid, pc.id())
+        pc.cell(gid, self._runner.h.NetCon(self.source, None))
+        self.gid = gid
+        self._runner.declare_surrogate_gids([gid])
+
+    @property
+    def label(self) -> str:
+        return f"gid {self.gid}" if self.gid is not None else f"#{int(self.source.cellid)}"
+
+    def __repr__(self):
+        return f"SurrogateCell({self.label}, model={Path(self.model.path).name})"
+
+    @property
+    def latency_ms(self) -> float:
+        """Time from a somatic crossing to the emitted spike (ms)."""
+        return self._runner.latency_ms
+
+    # -- addressing ------------------------------------------------------------
+    def segment(self, section, x: float = 0.5) -> int:
+        """Segment-table row of ``section(x)``.
+
+        Raises
+        ------
+        UnknownSectionError
+            The model's cell has no such section, or ``x`` is outside [0, 1].
+        """
+        name = section_key(section)
+        try:
+            x = float(x)
+        except (TypeError, ValueError):
+            raise UnknownSectionError(f"location x must be a number in [0, 1], got {x!r}") from None
+        if not (0.0 <= x <= 1.0):
+            raise UnknownSectionError(f"location x must be in [0, 1], got {x} for {name}")
+        table = self.model.segments
+        if not np.any(table.section == name):
+            families = sorted({s.split("[")[0] for s in table.section})
+            count = len(set(table.section))
+            raise UnknownSectionError(
+                f"the model's cell has no section {name!r} ({count} sections, families {families}; "
+                "names like 'soma[0]', 'dend[3]', 'apic[10]')")
+        return table.index(name, x)
+
+    def synapse(self, section, x: float = 0.5, kind: str = "exc") -> SynapseTarget:
+        """The input channel at ``section(x)`` of receptor ``kind``.
+
+        Parameters
+        ----------
+        section : str or nrn.Section
+            ``'apic[10]'``, ``'dend[3]'`` ... (``'soma'`` means ``'soma[0]'``).
+        x : float
+            Arc position in [0, 1]; the channel of the segment containing it.
+        kind : str
+            ``'exc'``/``'AMPA'``/``'NMDA'``/``'AMPANMDA'``/``'sc_AMPANMDA'`` or
+            ``'inh'``/``'GABA'``/``'GABAA'``/``'sc_GABAA'``.
+
+        Raises
+        ------
+        UnknownSectionError, UnknownReceptorError
+        """
+        k = receptor_kind(kind)
+        row = self.segment(section, x)
+        channel = self._batch.channel_of.get((row, k))
+        if channel is None:
+            name = section_key(section)
+            raise UnknownSectionError(
+                f"the model has no {'excitatory' if k == 'exc' else 'inhibitory'} input on {name}({x:g}) "
+                f"(region {self.model.segments.region[row]}); its synapses sit on basal and apical segments")
+        return SynapseTarget(self, section_key(section), float(x), k, row, int(channel))
+
+    def connect(self, source, section, x: float = 0.5, kind: str = "exc", weight: float = 1.0,
+                delay: float = 1.0, threshold: float | None = None):
+        """Connect ``source`` onto ``section(x)``; see :func:`surrogate_cell.neuron.connect`."""
+        from .connect import connect
+
+        return connect(source, self.synapse(section, x, kind), weight=weight, delay=delay, threshold=threshold)
+
+    # -- recording -------------------------------------------------------------
+    def record(self, section="soma", x: float = 0.5) -> Recording:
+        """Record the voltage of ``section(x)`` every 1 ms (from the next ``finitialize``)."""
+        row = self.segment(section, x)
+        start, stop = self._batch.add_recording(self._row, [row])
+        self._runner.structure_changed()
+        return Recording(self._batch, start, stop, section_key(section), float(x), [row])
+
+    def record_all(self) -> Recording:
+        """Record every segment (``.v`` is (T, segments), rows of ``model.segments``)."""
+        rows = np.arange(self.model.n_segments)
+        start, stop = self._batch.add_recording(self._row, rows)
+        self._runner.structure_changed()
+        return Recording(self._batch, start, stop, None, None, rows)
+
+    @property
+    def spike_times(self) -> np.ndarray:
+        """Somatic crossing times t* (ms) since the last ``finitialize``.
+
+        The spike NEURON sees (NetCons, ``pc.spike_record``) is emitted at
+        ``t* + latency_ms``.
+        """
+        return self._batch.cell_spikes(self._row)
+
+
+def validate_weight(weight) -> float:
+    """A finite, non-negative weight, or :class:`InvalidWeightError`."""
+    from ..errors import InvalidWeightError
+
+    try:
+        w = float(weight)
+    except (TypeError, ValueError):
+        raise InvalidWeightError(f"weight must be a number, got {weight!r}") from None
+    if not math.isfinite(w) or w < 0:
+        raise InvalidWeightError(f"weight must be finite and >= 0 (a multiple of the synapse's reference "
+                                 f"conductance), got {w}")
+    return w

@@ -1,0 +1,169 @@
+"""Connections to and from surrogate cells, with checked weights and delays.
+
+``connect(source, target, weight, delay)`` and ``gid_connect(gid, target,
+weight, delay)`` make the ``h.NetCon`` (``pc.gid_connect``) a NEURON user
+would make, and add what a surrogate needs:
+
+* onto a :class:`~surrogate_cell.neuron.cell.SynapseTarget`: the channel code
+  goes into ``weight[1]``;
+* from a surrogate: the NetCon delay is ``delay - latency_ms`` so that the
+  spike arrives at ``t* + delay`` (t* the somatic crossing). ``delay`` must be
+  at least ``latency_ms + RunnerConfig.min_netcon_delay_ms``.
+
+Weights are in the units of the detailed synapses: weight w gives
+w × 0.4 nS AMPA and NMDA (``sc_AMPANMDA``) or w × 1 nS GABA_A (``sc_GABAA``).
+"""
+from __future__ import annotations
+
+import math
+
+from ..errors import DelayTooShortError, NetworkError
+from .cell import SurrogateCell, SynapseTarget, validate_weight
+from .runner import get_runner
+
+
+def _delay(delay) -> float:
+    try:
+        d = float(delay)
+    except (TypeError, ValueError):
+        raise DelayTooShortError(f"delay must be a number of ms, got {delay!r}") from None
+    if not math.isfinite(d) or d < 0:
+        raise DelayTooShortError(f"delay must be finite and >= 0 ms, got {d}")
+    return d
+
+
+def netcon_delay(delay: float, from_surrogate: bool) -> float:
+    """The NetCon delay (ms) that delivers at ``t* + delay``; checks the minimum for surrogate sources."""
+    d = _delay(delay)
+    if not from_surrogate:
+        return d
+    runner = get_runner()
+    minimum = runner.latency_ms + runner.config.min_netcon_delay_ms
+    if d < minimum - 1e-12:
+        raise DelayTooShortError(
+            f"delay {d} ms from a surrogate cell is below its minimum {minimum:g} ms: a surrogate emits its "
+            f"spike {runner.latency_ms:g} ms after the somatic crossing (one model step) and the NetCon "
+            f"keeps at least RunnerConfig.min_netcon_delay_ms = {runner.config.min_netcon_delay_ms:g} ms; "
+            "use a longer delay")
+    return d - runner.latency_ms
+
+
+def _target(target):
+    """(hoc target, channel code or None, surrogate cell or None)."""
+    if isinstance(target, SynapseTarget):
+        return target.hoc, target.code, target.cell
+    if isinstance(target, SurrogateCell):
+        raise NetworkError("a surrogate cell has many inputs: connect to cell.synapse(section, x, kind)")
+    return target, None, None
+
+
+def _finish(nc, weight, code, delay, target_cell, source_cell):
+    nc.weight[0] = weight
+    if code is not None:
+        nc.weight[1] = code
+    nc.delay = delay
+    if target_cell is not None:
+        target_cell.incoming.append(nc)
+    if source_cell is not None:
+        source_cell.outgoing.append(nc)
+    return nc
+
+
+def connect(source, target, weight: float = 1.0, delay: float = 1.0, threshold: float | None = None):
+    """``h.NetCon(source, target)`` with the weight and delay semantics of the detailed cell.
+
+    Parameters
+    ----------
+    source : SurrogateCell, nrn.Segment, hoc spike source or None
+        A surrogate cell; a segment of a detailed cell (its voltage is
+        watched, as ``h.NetCon(seg._ref_v, target, sec=seg.sec)``); a
+        NetStim, artificial cell or other spike-emitting point process; or
+        None (a NetCon for ``.event()``).
+    target : SynapseTarget or hoc target
+        ``cell.synapse(section, x, kind)`` of a surrogate, or any NEURON
+        target (a point process such as ``sc_AMPANMDA`` on a detailed cell).
+    weight : float
+        Synaptic weight (1; multiple of the reference conductance).
+    delay : float
+        Delay (ms) from the presynaptic event (for a surrogate: its somatic
+        crossing) to delivery.
+    threshold : float or None
+        ``NetCon.threshold`` (mV) for a voltage source; None leaves NEURON's
+        default (10 mV). For a surrogate source it is unused.
+
+    Returns
+    -------
+    h.NetCon
+        Also kept on the surrogate cell(s) it touches (``incoming``/``outgoing``).
+
+    Raises
+    ------
+    InvalidWeightError, DelayTooShortError, NetworkError
+    """
+    runner = get_runner()
+    h = runner.h
+    w = validate_weight(weight)
+    hoc_target, code, target_cell = _target(target)
+    source_cell = source if isinstance(source, SurrogateCell) else None
+    d = netcon_delay(delay, from_surrogate=source_cell is not None)
+    from neuron import hoc, nrn
+
+    if hoc_target is not None and not isinstance(hoc_target, hoc.HocObject):
+        raise NetworkError(f"target must be cell.synapse(...) or a NEURON point process, got {type(target).__name__}")
+    if source_cell is not None:
+        nc = h.NetCon(source_cell.source, hoc_target)
+    elif isinstance(source, nrn.Segment):
+        nc = h.NetCon(source._ref_v, hoc_target, sec=source.sec)
+    elif isinstance(source, nrn.Section):
+        raise NetworkError(f"source {source} is a section; give a segment, e.g. {source.name()}(0.5)")
+    elif source is None or isinstance(source, hoc.HocObject):
+        nc = h.NetCon(source, hoc_target)
+    else:
+        raise NetworkError(f"source must be a SurrogateCell, a segment, a NEURON spike source or None, "
+                           f"got {type(source).__name__}")
+    if threshold is not None:
+        nc.threshold = float(threshold)
+    return _finish(nc, w, code, d, target_cell, source_cell)
+
+
+def gid_connect(src_gid: int, target, weight: float = 1.0, delay: float = 1.0,
+                surrogate_source: bool | None = None):
+    """``pc.gid_connect(src_gid, target)`` with checked weight and delay.
+
+    Parameters
+    ----------
+    src_gid : int
+        Source gid, on any rank.
+    target : SynapseTarget or hoc target
+    weight, delay : float
+        As for :func:`connect`.
+    surrogate_source : bool or None
+        Whether ``src_gid`` is a surrogate (its delay is then shortened by
+        the latency). None: a gid registered by a ``SurrogateCell`` on this
+        rank or declared with ``runner.declare_surrogate_gids`` (a
+        :class:`~surrogate_cell.neuron.Population` declares its gids on every
+        rank) is a surrogate. On a single process an unknown gid is an error
+        (create the source cells first); under MPI an undeclared gid of
+        another rank is taken as a non-surrogate.
+
+    Returns
+    -------
+    h.NetCon
+    """
+    runner = get_runner()
+    pc = runner.pc
+    gid = int(src_gid)
+    w = validate_weight(weight)
+    if surrogate_source is None:
+        surrogate_source = runner.is_surrogate_gid(gid)
+        if not surrogate_source and int(pc.nhost()) == 1 and not pc.gid_exists(gid):
+            raise NetworkError(f"source gid {gid} does not exist (yet): create the source cells before "
+                               "connecting, or pass surrogate_source=True/False")
+    hoc_target, code, target_cell = _target(target)
+    from neuron import hoc
+
+    if not isinstance(hoc_target, hoc.HocObject):
+        raise NetworkError(f"target must be cell.synapse(...) or a NEURON point process, got {type(target).__name__}")
+    d = netcon_delay(delay, from_surrogate=bool(surrogate_source))
+    nc = pc.gid_connect(gid, hoc_target)
+    return _finish(nc, w, code, d, target_cell, None)

@@ -1,0 +1,53 @@
+"""The example network and the ``bench network`` command, run small."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from tests.conftest import ROOT, assert_one_error_line, run_cli
+from tests.test_neuron_support import hay_segments, probe_path  # noqa: F401 (fixtures)
+
+EXAMPLE = ROOT / "examples" / "neuron_network.py"
+
+
+def test_example_network_runs(probe_path, tmp_path):  # noqa: F811
+    out = tmp_path / "net"
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", str(probe_path), "--out", str(out),
+                           "--cells", "6", "--inh", "2", "--tstop", "40", "--background", "10"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ("spikes.npz", "raster.png", "traces.png"):
+        assert (out / name).stat().st_size > 0
+    spikes = np.load(out / "spikes.npz")
+    assert len(spikes["t_ms"]) > 0 and spikes["gid"].max() < 8
+
+
+def test_example_without_a_model_says_so(tmp_path):
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", str(tmp_path / "missing.pt"),
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "model file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bench_network_json(probe_path):  # noqa: F811
+    proc = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "10", "--detailed-ms", "5",
+                   "--detailed-cells", "1", "--inputs", "5", "--recurrent", "1", "--threads", "1", "--json",
+                   timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    fig = json.loads(proc.stdout)
+    forms = fig["results"][0]["forms"]
+    assert forms["surrogate_cpu"]["cells"] == 2 and forms["surrogate_cpu"]["torch_threads"] == 1
+    assert "1 of 2 cells" in forms["detailed_dt0.025"]["shortened"]
+    assert forms["detailed_dt0.1"]["dt_ms"] == 0.1
+    assert set(fig["results"][0]["speedup"]) == {"detailed_dt0.025/surrogate_cpu", "detailed_dt0.1/surrogate_cpu"}
+    for key in ("model_ms_per_sim_ms", "runner_ms_per_sim_ms", "neuron_ms_per_sim_ms"):
+        assert forms["surrogate_cpu"][key] >= 0
+
+
+def test_bench_network_bad_input(probe_path, tmp_path, hay_segments):  # noqa: F811
+    assert_one_error_line(run_cli("bench", "network", "--model", probe_path, "--cells", "ten"), "--cells")
+    assert_one_error_line(run_cli("bench", "network", "--model", tmp_path / "nope.pt"), "model file not found")
+    assert_one_error_line(run_cli("bench", "network", "--model", probe_path, "--forms", "quantum"), "unknown forms")
