@@ -22,18 +22,19 @@ def cell():
     return HayCell()
 
 
-def _model(cell, arch, **kw):
+def _model(cell, arch, tower_hidden=4, **kw):
     st = cell.segments
     dend = np.flatnonzero(~np.isin(st.region, ["soma", "axon"]))
     groups = np.array([REGION_INDEX[r] for r in st.region])
-    cfg = ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=4, **kw)
+    cfg = ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=tower_hidden, **kw)
     model = Surrogate(cfg, st.mid_um[dend], st.mid_um[dend], groups, np.full(len(st), -70.0), np.full(len(st), 4.0))
     return model, dend
 
 
+@pytest.mark.parametrize("tower_hidden", (4, 0))
 @pytest.mark.parametrize("arch", ARCHS)
-def test_window_forward_equals_unrolled_steps(cell, arch):
-    model, dend = _model(cell, arch)
+def test_window_forward_equals_unrolled_steps(cell, arch, tower_hidden):
+    model, dend = _model(cell, arch, tower_hidden)
     torch.manual_seed(1)
     x = (torch.rand(2, 173, 2 * len(dend)) < 0.02).float() * 1.3
     with torch.no_grad():

@@ -53,7 +53,7 @@ class ModelConfig:
     hidden: int = 96  # GRU width of each expert (MH: the one shared expert)
     n_experts: int = 4  # ignored for 'mh'
     expert_dim: int = 16  # expert output fed to the towers
-    tower_hidden: int = 8
+    tower_hidden: int = 8  # 0: linear towers (low-rank readout, cheapest)
     gate_dim: int = 16
     exclusive_fraction: float = 0.5  # MMoEEx: share of experts that are exclusive or excluded
     seed: int = 0
@@ -228,10 +228,16 @@ class Surrogate(nn.Module):
         if config.arch == "mmoeex":
             mask = mmoeex_gate_mask(np.asarray(task_group), n_exp, config.exclusive_fraction, config.seed)
         self.register_buffer("gate_logmask", torch.from_numpy(np.where(mask > 0, 0.0, -1e9).astype(np.float32)))
-        # towers, one per task, batched
-        self.t_w1 = nn.Parameter(torch.randn(n_tasks, D, K) / math.sqrt(D))
-        self.t_b1 = nn.Parameter(torch.zeros(n_tasks, K))
-        self.t_w2 = nn.Parameter(torch.randn(n_tasks, K) / math.sqrt(K))
+        # towers, one per task, batched; tower_hidden == 0 gives linear towers (a low-rank readout)
+        self.tower_hidden = K
+        if K > 0:
+            self.t_w1 = nn.Parameter(torch.randn(n_tasks, D, K) / math.sqrt(D))
+            self.t_b1 = nn.Parameter(torch.zeros(n_tasks, K))
+            self.t_w2 = nn.Parameter(torch.randn(n_tasks, K) / math.sqrt(K))
+        else:
+            self.t_w1 = nn.Parameter(torch.randn(n_tasks, D, 1) / math.sqrt(D))
+            self.t_b1 = nn.Parameter(torch.zeros(n_tasks, 1))
+            self.t_w2 = nn.Parameter(torch.ones(n_tasks, 1), requires_grad=False)
         self.t_b2 = nn.Parameter(torch.zeros(n_tasks))
         # spike head reads the soma task's mixed expert output
         self.spike_head = nn.Linear(D + config.hidden * n_exp, 1)
@@ -266,18 +272,27 @@ class Surrogate(nn.Module):
         """feat (M, F), h (M, E, H) → voltage z-scores (M, N), spike logit (M,), expert outputs (M, E, D)."""
         e = self.experts.readout(h)  # (M, E, D)
         M = e.shape[0]
+        D = e.shape[2]
+        # every tower's first layer as one matrix: (D, N*K)
+        w1 = self.t_w1.permute(1, 0, 2).reshape(D, -1)
         if self.n_experts == 1:
             mixed = e[:, 0, :]
-            # every tower's first layer as one GEMM: (M, D) @ (D, N*K)
-            pre = (mixed @ self.t_w1.permute(1, 0, 2).reshape(mixed.shape[1], -1)).reshape(M, self.n_tasks, -1)
+            pre = torch.addmm(self.t_b1.reshape(-1), mixed, w1).reshape(M, self.n_tasks, -1)
             soma_in = mixed
         else:
             gates = self._gates(feat)  # (M, N, E)
-            mixed = torch.bmm(gates, e)  # (M, N, D)
-            pre = torch.bmm(mixed.transpose(0, 1), self.t_w1).transpose(0, 1)  # (M, N, K)
-            soma_in = mixed[:, self.soma_index]
-        u = torch.relu(pre + self.t_b1)
-        v = (u * self.t_w2).sum(-1) + self.t_b2
+            if self.tower_hidden == 0:
+                # linear towers: mix the experts' projections instead of projecting the mixture
+                proj = torch.matmul(e, w1)  # (M, E, N)
+                pre = (gates * proj.transpose(1, 2)).sum(-1, keepdim=True) + self.t_b1
+            else:
+                mixed = torch.bmm(gates, e)  # (M, N, D)
+                pre = torch.bmm(mixed.transpose(0, 1), self.t_w1).transpose(0, 1) + self.t_b1  # (M, N, K)
+            soma_in = torch.bmm(gates[:, self.soma_index:self.soma_index + 1, :], e)[:, 0]
+        if self.tower_hidden == 0:
+            v = pre[:, :, 0] + self.t_b2
+        else:
+            v = torch.einsum("mnk,nk->mn", torch.relu(pre), self.t_w2) + self.t_b2
         spike = self.spike_head(torch.cat([soma_in, h.flatten(1)], dim=-1)).squeeze(-1)
         return v, spike, e
 
