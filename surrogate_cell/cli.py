@@ -19,6 +19,10 @@ from .errors import SurrogateCellError
 COMMANDS = (
     "surrogate_cell.commands.build_mechanisms",
     "surrogate_cell.commands.protocols",
+    "surrogate_cell.commands.generate",
+    "surrogate_cell.commands.inspect_data",
+    "surrogate_cell.commands.plot_data",
+    "surrogate_cell.commands.bench",
     "surrogate_cell.commands.train",
     "surrogate_cell.commands.evaluate",
     "surrogate_cell.commands.compare",

@@ -169,6 +169,12 @@ class SurrogateCell:
         error.
     config : RunnerConfig or None
         Configuration of the process's runner (only where it creates it).
+    source : hoc ``sc_Surrogate`` or None
+        Adopt an ``sc_Surrogate`` created elsewhere (e.g. by NetPyNE for a
+        point cell) instead of creating one. Its gid, if any, was registered
+        by its creator: ``gid`` then names it (it must exist on this rank) and
+        is declared a surrogate source, without ``pc.set_gid2node`` /
+        ``pc.cell`` again.
 
     Attributes
     ----------
@@ -195,10 +201,16 @@ class SurrogateCell:
     """
 
     def __init__(self, model: SurrogateModel | str | Path, gid: int | None = None, *,
-                 expect_morphology=None, config: RunnerConfig | None = None):
+                 expect_morphology=None, config: RunnerConfig | None = None, source=None):
         runner = get_runner(config)
-        if gid is not None and runner.pc.gid_exists(int(gid)):
+        if source is None and gid is not None and runner.pc.gid_exists(int(gid)):
             raise NetworkError(f"gid {int(gid)} is in use on this rank already; give every cell its own gid")
+        if source is not None:
+            if getattr(source, "hname", lambda: "")().split("[")[0] != "sc_Surrogate":
+                raise NetworkError(f"source must be an sc_Surrogate point process, got {source!r}")
+            if gid is not None and not runner.pc.gid_exists(int(gid)):
+                raise NetworkError(f"gid {int(gid)} of an adopted sc_Surrogate is not registered on this rank; "
+                                   "register it (pc.set_gid2node, pc.cell) before adopting the cell")
         if isinstance(model, (str, Path)):
             model = runner.load_model(model)
         if not isinstance(model, SurrogateModel):
@@ -211,13 +223,16 @@ class SurrogateCell:
         self.gid = None
         self.incoming: list = []
         self.outgoing: list = []
-        self.source = h.sc_Surrogate()
+        self.source = h.sc_Surrogate() if source is None else source
         self._self_nc = h.NetCon(None, self.source)  # the runner's spike trigger (flag 2)
         self._runner = runner
         self._batch, self._row, cellid = runner.add_cell(self, model)
         self.source.cellid = cellid
-        if gid is not None:
+        if gid is not None and source is None:
             self._register_gid(int(gid))
+        elif gid is not None:
+            self.gid = int(gid)
+            runner.declare_surrogate_gids([self.gid])
 
     def _register_gid(self, gid: int) -> None:
         pc = self._runner.pc

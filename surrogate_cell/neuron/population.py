@@ -63,3 +63,38 @@ class Population:
     def is_local(self, gid: int) -> bool:
         """Whether ``gid`` lives on this rank."""
         return gid in self.cells
+
+    def record_lfp(self, electrodes, placements, **kwargs):
+        """Record the LFP of this population every 1 ms; see :meth:`SurrogateRunner.record_lfp`.
+
+        Parameters
+        ----------
+        electrodes : surrogate_cell.lfp.ElectrodeConfig
+        placements : mapping or callable
+            ``{gid: Placement or (x, y, z) µm}`` for every gid of the
+            population (the same on every rank), or a function ``gid ->
+            Placement``. A gid of the population without a placement is an
+            error.
+        **kwargs
+            ``morphology``, ``dtype``, ``method`` of ``record_lfp``.
+
+        Returns
+        -------
+        LFPRecording
+            ``.lfp()`` sums over ranks (collective: call it on every rank).
+
+        Examples
+        --------
+        >>> probe = laminar_probe(x_um=0.0, z_um=0.0, y_um=np.arange(-200.0, 1201.0, 100.0))
+        >>> rec = pop.record_lfp(probe, {g: (30.0 * g, 0.0, 0.0) for g in pop.gids})
+        >>> h.finitialize(-65); pc.psolve(100)
+        >>> rec.lfp()          # (15, 101) mV at rec.t = 0, 1, ..., 100 ms
+        """
+        if callable(placements) and not isinstance(placements, dict):
+            placements = {g: placements(g) for g in self.gids}
+        missing = [g for g in self.gids if g not in placements]
+        if missing:
+            raise NetworkError(f"no placement for gid(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} of "
+                               "the population; place every cell (or use get_runner().record_lfp for a subset)")
+        mine = {g: placements[g] for g in self.cells}
+        return get_runner().record_lfp(electrodes, {self.cells[g]: p for g, p in mine.items()}, **kwargs)

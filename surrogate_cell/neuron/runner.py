@@ -107,6 +107,7 @@ class RunStats:
     callback_s: float = 0.0  # everything the runner does per tick
     model_s: float = 0.0  # of which: the model calls (including device transfers)
     init_s: float = 0.0  # batch rebuilds, warm-up, initial state at finitialize
+    lfp_s: float = 0.0  # of callback_s: LFP mat-vecs (record_lfp), not part of model_s
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -143,6 +144,7 @@ class _Batch:
         self.model = model
         self.cells: list = []
         self.rec_row: list[int] = []  # batch row of each recorded column
+        self.lfp_parts: list = []  # LFP kernels of placed cells (surrogate_cell.neuron.lfp._BatchLFP)
         self.rec_seg: list[int] = []  # segment row of each recorded column
         self.threshold = model.spike_threshold_mV
         self.p_threshold = model.spike_probability
@@ -208,6 +210,8 @@ class _Batch:
         self._stacked = None
         self.spike_rows: list[np.ndarray] = []
         self.spike_times: list[np.ndarray] = []
+        for part in self.lfp_parts:
+            part.start(self._v0)
 
     def _check_shapes(self, v, p, B) -> None:
         if v.shape != (B, self.n_segments) or p.shape != (B,):
@@ -238,7 +242,12 @@ class _Batch:
             else:
                 cur = p.double().cpu().numpy()
             rec = v[self.rec_row_t, self.rec_seg_t].double().cpu().numpy() if self.rec_row else None
-        self.runner.stats.model_s += time.perf_counter() - t0
+            self.runner.stats.model_s += time.perf_counter() - t0
+            if self.lfp_parts:
+                t1 = time.perf_counter()
+                for part in self.lfp_parts:
+                    part.record(k, v)
+                self.runner.stats.lfp_s += time.perf_counter() - t1
         if rows.size and self.runner.device == "cpu":
             self.inputs[rows, chans] = 0.0
         if rec is not None:
@@ -310,6 +319,7 @@ class SurrogateRunner:
         self._cell_info: list[tuple[int, int, int]] = []  # (batch, row, channel count) by cell id
         self._cell_batch = self._cell_row = self._cell_channels = np.zeros(0, dtype=np.int64)
         self._surrogate_gids: set[int] = set()
+        self._lfp: list = []  # LFPRecording objects (record_lfp)
         self._version = 0  # bumped by every structural change
         self._run_version = -1  # version at the last finitialize
         self._k = 0
@@ -372,6 +382,53 @@ class SurrogateRunner:
     def is_surrogate_gid(self, gid: int) -> bool:
         return int(gid) in self._surrogate_gids
 
+    def record_lfp(self, electrodes, placements, *, morphology=None, dtype: str = "float32",
+                   method: str = "neuron"):
+        """Record the LFP of placed surrogate cells every 1 ms (from the next ``finitialize``).
+
+        Parameters
+        ----------
+        electrodes : surrogate_cell.lfp.ElectrodeConfig
+            Contacts (µm), source model and conductivity (e.g. ``laminar_probe``).
+        placements : mapping
+            ``{SurrogateCell or gid: Placement or (x, y, z)}``: where each
+            cell sits (µm, radians; :class:`surrogate_cell.lfp.Placement`, a
+            bare position places the soma centre there, unrotated). Give the
+            same mapping on every rank: gids of other ranks are skipped. Only
+            the cells given contribute.
+        morphology : str, Path or None
+            The morphology the models were trained on, to build T
+            (:func:`surrogate_cell.lfp.vmem_to_imem_for`); None: the synthetic
+            L5PC. A model of another morphology is an error.
+        dtype : {'float32', 'float64'}
+            Precision of the kernels and of the per-step mat-vec.
+        method : {'neuron', 'lfpy'}
+            Route to T; 'neuron' builds it without touching the simulation
+            ('lfpy' calls ``h.finitialize``: only before a run is set up).
+
+        Returns
+        -------
+        LFPRecording
+            ``.lfp()`` (contacts, samples) in mV at ``.t`` = t0, t0 + 1, ... ms,
+            summed over MPI ranks (collective).
+
+        Raises
+        ------
+        NetworkError
+            Unknown cells or gids, bad electrodes, dtype or method.
+        surrogate_cell.lfp.LFPError
+            A contact inside a placed soma; a model whose segment table the
+            morphology does not reproduce.
+        """
+        from .lfp import LFPRecording, resolve_placements
+
+        self._check_open()
+        recording = LFPRecording(self, electrodes, resolve_placements(self, placements), morphology=morphology,
+                                 dtype=dtype, method=method)
+        self._lfp.append(recording)
+        self._version += 1
+        return recording
+
     @property
     def cells(self) -> list:
         """Every surrogate cell of this process, in cell-id order."""
@@ -387,6 +444,7 @@ class SurrogateRunner:
         for cell in self._cells:
             cell.source.cellid = -1
         self._fih = None
+        self._lfp = []
         self._batches, self._cells, self._models = [], [], {}
         self._surrogate_gids = set()
 
@@ -396,9 +454,16 @@ class SurrogateRunner:
 
     # -- the run -------------------------------------------------------------------
     def _on_init(self) -> None:
-        if self._closed or not self._cells:
+        if self._closed:
             return
         h = self.h
+        if self._lfp:
+            from .lfp import capacity_hint
+
+            for recording in self._lfp:
+                recording._reset(round(h.t), capacity_hint(h))
+        if not self._cells:
+            return
         t0 = time.perf_counter()
         if int(self.pc.nthread()) > 1:
             raise RunnerStateError(f"surrogate cells need one NEURON thread per process, got "

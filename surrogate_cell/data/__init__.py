@@ -1,0 +1,23 @@
+"""Training data: the detailed cell under synaptic bombardment, stored in HDF5.
+
+* :class:`GeneratorConfig`, :func:`draw_inputs` — the input generator (``inputs``);
+* :class:`CellSpec` — which detailed cell, and its input channels (``cellspec``);
+* :class:`Simulator`, :class:`SimSettings` — one simulation (``simulate``);
+* :class:`GenerationPlan`, :func:`generate` — many simulations, workers or MPI,
+  resumable (``generate``);
+* :func:`data_digest`, part files, assembly (``store``);
+* :class:`Dataset` — the lazy reader with windows and streaming batches (``dataset``).
+
+The file layout is the contract documented in ``docs/dataset.md``.
+"""
+from .cellspec import CellSpec, ChannelTable, channel_layout, table_digest
+from .dataset import Dataset, WindowBatch
+from .generate import GenerationPlan, GenerationReport, generate
+from .inputs import REGIMES, ChannelLayout, GeneratorConfig, SimInputs, bin_events, draw_inputs, sim_seed
+from .simulate import SimOutput, SimSettings, Simulator
+from .store import FORMAT, FORMAT_VERSION, data_digest
+
+__all__ = ["CellSpec", "ChannelTable", "channel_layout", "table_digest", "Dataset", "WindowBatch",
+           "GenerationPlan", "GenerationReport", "generate", "REGIMES", "ChannelLayout", "GeneratorConfig",
+           "SimInputs", "bin_events", "draw_inputs", "sim_seed", "SimOutput", "SimSettings", "Simulator",
+           "FORMAT", "FORMAT_VERSION", "data_digest"]

@@ -1,0 +1,336 @@
+"""Which detailed cell to simulate, and its input channels.
+
+Two kinds of cell are supported:
+
+* ``hay``: the project's :class:`~surrogate_cell.cells.HayCell` on a morphology
+  file or on the synthetic default.
+* ``template``: a user's own NEURON cell, a hoc template with its mod folder
+  and an optional morphology file passed to the template's constructor, e.g.
+  the published Hay files (``L5PCtemplate(morphology_file)``). The template
+  must expose the section lists ``somatic``, ``basal``, ``apical``,
+  ``axonal`` and ``all``.
+
+Synapse placement is the same for both: one excitatory (``sc_AMPANMDA``) and
+one inhibitory (``sc_GABAA``) synapse at the centre of every dendritic segment
+(regions basal, oblique, trunk, tuft of the segment table; not soma, not
+axon). With ``S`` dendritic segments, channel ``c < S`` is the excitatory
+synapse of the ``c``-th dendritic segment in segment-table order and channel
+``S + c`` its inhibitory one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..cells.segments import SegmentTable, section_name, segment_table
+from ..errors import DataError, MorphologyError
+
+#: Segment-table regions that carry synapses.
+DENDRITIC_REGIONS = ("basal", "oblique", "trunk", "tuft")
+#: Regions of the apical tree (for the generator's per-tree rates).
+APICAL_REGIONS = ("oblique", "trunk", "tuft")
+#: Section lists a template cell must expose.
+TEMPLATE_LISTS = ("somatic", "basal", "apical", "axonal", "all")
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ChannelTable:
+    """The input channels of a cell.
+
+    Attributes
+    ----------
+    segment : ndarray of int64, shape (n_channels,)
+        Row of the channel's segment in the segment table.
+    kind : ndarray of str, shape (n_channels,)
+        ``'exc'`` (AMPA+NMDA) or ``'inh'`` (GABA_A).
+    reversal_mV : ndarray of float64, shape (n_channels,)
+        The synapse's reversal potential (mV).
+    """
+
+    segment: np.ndarray
+    kind: np.ndarray
+    reversal_mV: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.segment)
+
+    def to_dict(self) -> dict:
+        """Plain arrays (kinds as bytes), the layout of ``/channels`` in the data set."""
+        return {"segment": self.segment.astype(np.int64), "kind": self.kind.astype("S3"),
+                "reversal_mV": self.reversal_mV.astype(np.float64)}
+
+    @classmethod
+    def from_dict(cls, d) -> "ChannelTable":
+        kind = np.asarray(d["kind"])
+        return cls(segment=np.asarray(d["segment"], dtype=np.int64),
+                   kind=kind.astype("U3") if kind.dtype.kind == "S" else kind,
+                   reversal_mV=np.asarray(d["reversal_mV"], dtype=np.float64))
+
+
+def dendritic_rows(segments: SegmentTable) -> np.ndarray:
+    """Rows of the dendritic segments (basal + apical), in segment-table order."""
+    return np.flatnonzero(np.isin(segments.region, DENDRITIC_REGIONS))
+
+
+def table_digest(segments: SegmentTable) -> str:
+    """sha256 (hex) of a segment table's contents: each field's name, dtype,
+    shape and little-endian bytes, in the dataclass's field order."""
+    digest = hashlib.sha256()
+    for name, arr in segments.to_dict().items():
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype.kind in "fiu":
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        digest.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def _used_mod_files(hay: bool) -> list[Path]:
+    """The shipped ``.mod`` files a cell of this kind uses: the synapses, and for the
+    Hay cell its channels (so that an unrelated new mechanism changes nothing)."""
+    from dataclasses import asdict
+
+    from ..cells.hay import HayBiophysics
+    from ..mechanisms import mechanism_names, mod_files
+
+    names = {"sc_AMPANMDA", "sc_GABAA"}
+    if hay:
+        b = asdict(HayBiophysics())
+        names |= set(b["soma"]) | set(b["apical"]) | {"sc_Ih", "sc_Ca_LVAst", "sc_Ca_HVA", "sc_CaDynamics_E2"}
+    used = [f for f in mod_files() if set(mechanism_names([f])) & names]
+    missing = names - set(mechanism_names(used))
+    if missing:
+        raise DataError(f"the installed package lacks the mechanism(s) {sorted(missing)}")
+    return used
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """The detailed cell to simulate.
+
+    Parameters
+    ----------
+    morphology : str or None
+        Morphology file (``.asc``/``.swc`` for the Hay cell; for a template,
+        the file passed to its constructor). None: the synthetic default
+        (Hay cell) or a template constructed without arguments.
+    template : str or None
+        A hoc file that defines the cell template. None: the project's Hay cell.
+    template_name : str or None
+        The template's name (``L5PCtemplate``); required with ``template``.
+    mod_dir : str or None
+        Folder of the template's ``.mod`` files, compiled with nrnivmodl into
+        the cache (optional where the template needs only built-in mechanisms).
+    """
+
+    morphology: str | None = None
+    template: str | None = None
+    template_name: str | None = None
+    mod_dir: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "template" if self.template is not None else "hay"
+
+    def validate(self) -> None:
+        """Check the files before any NEURON work: one clear error per problem."""
+        from ..cells.morphology import READERS
+        from ..mechanisms import dir_mod_files
+
+        if self.template is None and (self.template_name is not None or self.mod_dir is not None):
+            raise DataError("--template-name and --mod-dir need --template FILE.hoc")
+        if self.morphology is not None:
+            path = Path(self.morphology)
+            if not path.is_file():
+                raise MorphologyError(f"morphology file not found: {path}; give the path of a .asc or .swc file")
+            if self.kind == "hay" and path.suffix.lower() not in READERS:
+                raise MorphologyError(f"unknown morphology format '{path.suffix}' for {path}; "
+                                      "use Neurolucida .asc or SWC .swc")
+        if self.template is not None:
+            if not Path(self.template).is_file():
+                raise DataError(f"template file not found: {self.template}; give a hoc file that defines the cell")
+            if not self.template_name:
+                raise DataError("--template needs --template-name NAME (the name after 'begintemplate')")
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.template_name):
+                raise DataError(f"template name '{self.template_name}' is not a hoc identifier")
+            if self.mod_dir is not None:
+                dir_mod_files(self.mod_dir)
+
+    def identity(self) -> dict:
+        """What defines the cell's data, by content (file hashes), not by path."""
+        from dataclasses import asdict
+
+        from ..cells.hay import HayBiophysics
+        from ..cells.morphology import SyntheticL5PCParams
+        from ..mechanisms import dir_mod_files, source_hash
+        from .store import canonical_json
+
+        hay = self.kind == "hay"
+        return {
+            "kind": self.kind,
+            "morphology_sha256": file_sha256(self.morphology) if self.morphology else None,
+            "template_sha256": file_sha256(self.template) if self.template else None,
+            "template_name": self.template_name,
+            "mod_dir_hash": source_hash(dir_mod_files(self.mod_dir)) if self.mod_dir else None,
+            # the project's own parts: the synapses (and the Hay channels), biophysics, synthetic geometry
+            "mechanisms_hash": source_hash(_used_mod_files(hay)),
+            "biophysics": json.loads(canonical_json(asdict(HayBiophysics()))) if hay else None,
+            "synthetic": (json.loads(canonical_json(asdict(SyntheticL5PCParams())))
+                          if hay and not self.morphology else None),
+        }
+
+    def describe(self) -> dict:
+        """Names and absolute paths, for the data set's ``cell`` attribute."""
+        absolute = lambda p: str(Path(p).resolve()) if p else None  # noqa: E731
+        return {
+            "kind": self.kind,
+            "morphology": Path(self.morphology).name if self.morphology else "synthetic",
+            "morphology_path": absolute(self.morphology),
+            "template": absolute(self.template),
+            "template_name": self.template_name,
+            "mod_dir": absolute(self.mod_dir),
+        }
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def compile(self) -> None:
+        """Compile every mechanism library the cell needs (no NEURON loading).
+
+        Call before MPI starts or worker processes are spawned.
+        """
+        from ..mechanisms import build_mechanisms, build_mod_dir
+
+        build_mechanisms()
+        if self.mod_dir is not None:
+            build_mod_dir(self.mod_dir)
+
+    def build(self) -> "DetailedCell":
+        """Instantiate the cell in this process's NEURON."""
+        self.validate()
+        from neuron import h
+
+        from ..mechanisms import load_mechanisms, load_mod_dir
+
+        load_mechanisms()  # the synapses (sc_AMPANMDA, sc_GABAA)
+        if self.kind == "hay":
+            from ..cells import HayCell
+
+            return DetailedCell(HayCell(self.morphology))
+        if self.mod_dir is not None:
+            load_mod_dir(self.mod_dir)
+        return DetailedCell(TemplateCell(h, self.template, self.template_name, self.morphology))
+
+
+class TemplateCell:
+    """A user's hoc template cell, seen through the :class:`HayCell` interface
+    that :func:`~surrogate_cell.cells.segments.segment_table` reads."""
+
+    def __init__(self, h, template: str, name: str, morphology: str | None):
+        h.load_file("stdlib.hoc")
+        h.load_file("import3d.hoc")
+        if not hasattr(h, name):
+            if not h.load_file(str(Path(template).resolve())):
+                raise DataError(f"NEURON could not load the template file {template}")
+            if not hasattr(h, name):
+                raise DataError(f"{template} does not define a template called '{name}'; "
+                                "check --template-name against its 'begintemplate' line")
+        self.h = h
+        self.morphology = str(morphology) if morphology else "template"
+        try:
+            cls = getattr(h, name)
+            self.host = cls(str(Path(morphology).resolve())) if morphology else cls()
+        except RuntimeError as exc:
+            raise DataError(f"NEURON could not instantiate {name} from {template}: {exc}") from None
+        missing = [n for n in TEMPLATE_LISTS if not hasattr(self.host, n)]
+        if missing:
+            raise DataError(f"template {name} lacks the section list(s) {missing}; "
+                            f"it must expose {list(TEMPLATE_LISTS)}")
+        if not list(self.host.somatic) or not list(self.host.apical):
+            raise DataError(f"template {name} needs a non-empty 'somatic' and 'apical' list")
+        h.define_shape()  # sections built from L/diam alone get 3-D points for the segment table
+        self.segments = segment_table(self)
+
+    soma = property(lambda self: list(self.host.somatic))
+    dend = property(lambda self: list(self.host.basal))
+    apic = property(lambda self: list(self.host.apical))
+    axon = property(lambda self: list(self.host.axonal))
+    all = property(lambda self: self.host.all)
+    somatic = property(lambda self: self.host.somatic)
+    basal = property(lambda self: self.host.basal)
+    apical = property(lambda self: self.host.apical)
+    axonal = property(lambda self: self.host.axonal)
+
+
+class DetailedCell:
+    """A built cell: its segment table, segments and input channels.
+
+    Attributes
+    ----------
+    cell : HayCell or TemplateCell
+    h : hoc interpreter
+    segments : SegmentTable
+    seg_refs : list of nrn.Segment
+        One per segment-table row, in row order.
+    soma_seg : nrn.Segment
+        ``soma(0.5)``, where somatic spikes are detected.
+    channels : ChannelTable
+    digest : str
+        :func:`table_digest` of the segment table.
+    """
+
+    def __init__(self, cell):
+        self.cell = cell
+        self.h = cell.h
+        self.segments: SegmentTable = cell.segments
+        self.seg_refs = [seg for seclist in (cell.somatic, cell.basal, cell.apical, cell.axonal)
+                         for sec in seclist for seg in sec]
+        names = np.array([section_name(seg.sec) for seg in self.seg_refs])
+        xs = np.array([seg.x for seg in self.seg_refs])
+        if len(names) != len(self.segments) or not (np.array_equal(names, self.segments.section)
+                                                   and np.allclose(xs, self.segments.x)):
+            raise DataError("the cell's segments do not match its segment table (sections in several lists?)")
+        self.soma_seg = cell.soma[0](0.5)
+        rows = dendritic_rows(self.segments)
+        if rows.size == 0:
+            raise DataError("the cell has no dendritic segments to place synapses on")
+        self.dendritic = rows
+        probe_e = self.h.sc_AMPANMDA(self.seg_refs[rows[0]])
+        probe_i = self.h.sc_GABAA(self.seg_refs[rows[0]])
+        n = rows.size
+        self.channels = ChannelTable(
+            segment=np.concatenate([rows, rows]).astype(np.int64),
+            kind=np.array(["exc"] * n + ["inh"] * n),
+            reversal_mV=np.concatenate([np.full(n, float(probe_e.e)), np.full(n, float(probe_i.e))]),
+        )
+        del probe_e, probe_i
+        self.digest = table_digest(self.segments)
+
+    def layout(self):
+        """The generator's view of the channels (:func:`channel_layout`)."""
+        return channel_layout(self.segments, self.channels)
+
+
+def channel_layout(segments: SegmentTable, channels: ChannelTable):
+    """The generator's view of the channels (:class:`~surrogate_cell.data.inputs.ChannelLayout`),
+    from the tables alone, so a stored data set's inputs can be redrawn."""
+    from .inputs import ChannelLayout
+
+    seg = channels.segment
+    return ChannelLayout(inhibitory=np.asarray(channels.kind) == "inh",
+                         apical=np.isin(segments.region[seg], APICAL_REGIONS),
+                         length_um=np.asarray(segments.length_um[seg], dtype=np.float64))

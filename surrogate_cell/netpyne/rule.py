@@ -1,0 +1,357 @@
+"""``swap``: replace a detailed cell rule of a NetPyNE specification with the surrogate.
+
+The swapped rule is an ordinary NetPyNE point-cell rule::
+
+    netParams.cellParams[label] = {'cellModel': 'sc_Surrogate', 'surrogate': {...}}
+
+whose ``'surrogate'`` entry (JSON-able, so ``saveCellParamsRule`` and NetPyNE's
+own saving keep it) holds what the surrogate needs to place synapses the way
+NetPyNE places them on the detailed cell: the model file, the detailed rule's
+section names with their lengths and segment counts, its secLists, and the
+section-name map to the model's segment table (``'apic_12'`` → ``'apic[12]'``).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SurrogateCellError
+from .errors import NetPyNESwapError, SwapMorphologyError, SynMechKindError
+
+#: The artificial-cell mechanism every swapped rule uses as NetPyNE ``cellModel``.
+CELL_MODEL = "sc_Surrogate"
+#: Version tag of the ``'surrogate'`` entry of a swapped rule.
+RULE_FORMAT = "surrogate_cell.netpyne/1"
+#: Reversal potential (mV) at and above which a synMech counts as excitatory.
+EXC_REVERSAL_MIN_MV = -40.0
+#: Synapse mechanisms whose kind is known without an ``'e'`` (the detailed HayCell's synapses).
+KNOWN_MODS = {"sc_AMPANMDA": "exc", "sc_GABAA": "inh"}
+SPIKE_TIMES = ("crossing", "emitted")
+LFP_KINDS = ("line", "point", "soma_as_point")
+
+
+@dataclass(frozen=True)
+class SwapConfig:
+    """Options of a swapped rule (stored with it).
+
+    Attributes
+    ----------
+    spike_times : {'crossing', 'emitted'}
+        What ``sim.allSimData['spkt']`` holds for surrogate cells: the somatic
+        threshold crossing t* (as NetPyNE records a detailed cell's spike), or
+        the emission time t* + 1 ms that NEURON's ``pc.spike_record`` sees
+        (spikes whose emission falls after ``cfg.duration`` are then missing).
+    lfp_kind : {'line', 'point', 'soma_as_point'}
+        Source model of ``cfg.recordLFP`` (NetPyNE's own is a line source).
+    lfp_dtype : {'float32', 'float64'}
+        Precision of the surrogates' per-step LFP mat-vec.
+    morphology : str or None
+        The morphology file the model was trained on, to build the membrane-
+        current transform T for the LFP; None: the synthetic L5PC.
+    length_tolerance_um : float
+        Largest difference (µm) between a rule section's length and the
+        model's section length before the model counts as trained on another
+        morphology.
+    runner : dict or None
+        Fields of :class:`surrogate_cell.neuron.RunnerConfig` for the process's
+        runner (None: its defaults).
+    """
+
+    spike_times: str = "crossing"
+    lfp_kind: str = "line"
+    lfp_dtype: str = "float32"
+    morphology: str | None = None
+    length_tolerance_um: float = 0.01
+    runner: dict | None = field(default=None)
+
+    def validate(self) -> None:
+        if self.spike_times not in SPIKE_TIMES:
+            raise NetPyNESwapError(f"SwapConfig.spike_times must be one of {SPIKE_TIMES}, got {self.spike_times!r}")
+        if self.lfp_kind not in LFP_KINDS:
+            raise NetPyNESwapError(f"SwapConfig.lfp_kind must be one of {LFP_KINDS}, got {self.lfp_kind!r}")
+        if self.lfp_dtype not in ("float32", "float64"):
+            raise NetPyNESwapError(f"SwapConfig.lfp_dtype must be 'float32' or 'float64', got {self.lfp_dtype!r}")
+        if not (self.length_tolerance_um >= 0):
+            raise NetPyNESwapError("SwapConfig.length_tolerance_um must be >= 0")
+        if self.runner is not None:
+            from ..neuron import RunnerConfig
+
+            try:
+                RunnerConfig(**self.runner).validate()
+            except TypeError as exc:
+                raise NetPyNESwapError(f"SwapConfig.runner: {exc}") from None
+
+    def runner_config(self):
+        """The :class:`~surrogate_cell.neuron.RunnerConfig` (None: the runner's defaults)."""
+        from ..neuron import RunnerConfig
+
+        return None if self.runner is None else RunnerConfig(**self.runner)
+
+
+def model_section_name(name: str) -> str:
+    """The model's name of a NetPyNE section: ``'apic_12'`` → ``'apic[12]'``, ``'soma'`` → ``'soma[0]'``.
+
+    NetPyNE's hoc and Python imports name the array section ``apic[12]`` of a
+    cell ``apic_12`` (``netpyne.conversion.neuronPyHoc.getSecName``).
+    """
+    name = str(name)
+    if "[" in name:
+        return name
+    m = re.fullmatch(r"(.+)_(\d+)", name)
+    return f"{m.group(1)}[{int(m.group(2))}]" if m else f"{name}[0]"
+
+
+def _pt3d_length(points) -> float | None:
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[0] < 2 or pts.shape[1] < 3:
+        return None
+    return float(np.linalg.norm(np.diff(pts[:, :3], axis=0), axis=1).sum())
+
+
+def _section_geometry(label: str, secs: dict) -> dict:
+    """Per NetPyNE section: the placement lengths and the effective length/nseg to check."""
+    out = {}
+    for name, sec in secs.items():
+        geom = dict(sec.get("geom", {}) or {})
+        rule_L = geom.get("L")
+        if isinstance(rule_L, str):
+            raise NetPyNESwapError(f"cell rule {label!r}: section {name!r} has a string-function length "
+                                   f"{rule_L!r}; swap needs numeric geometry")
+        L = _pt3d_length(geom["pt3d"]) if geom.get("pt3d") else None
+        if L is None:
+            L = float(rule_L) if rule_L is not None else None
+        nseg = geom.get("nseg", 1)
+        try:
+            nseg = int(nseg)
+        except (TypeError, ValueError):
+            raise NetPyNESwapError(f"cell rule {label!r}: section {name!r} has nseg {nseg!r}; swap needs a "
+                                   "number") from None
+        entry = {"model": model_section_name(name), "L": L, "nseg": nseg,
+                 "rule_L": None if rule_L is None else float(rule_L)}
+        if isinstance(sec.get("weightNorm"), list):
+            entry["weightNorm"] = [float(w) for w in sec["weightNorm"]]
+        out[str(name)] = entry
+    return out
+
+
+def check_geometry(label: str, geometry: dict, model, tolerance_um: float) -> None:
+    """Raise :class:`SwapMorphologyError` where the rule's sections are not the model's.
+
+    Compares section names (through :func:`model_section_name`), segment counts
+    (nseg) and lengths with the model's segment table.
+    """
+    table = model.segments
+    model_secs, counts = np.unique(table.section, return_counts=True)
+    model_count = dict(zip(model_secs.tolist(), counts.tolist()))
+    model_len = {s: float(table.length_um[table.section == s].sum()) for s in model_count}
+    problems = []
+    mapped = {}
+    for name, g in geometry.items():
+        m = g["model"]
+        if m in mapped:
+            problems.append(f"sections {mapped[m]!r} and {name!r} both map to the model's {m!r}")
+        mapped[m] = name
+        if m not in model_count:
+            problems.append(f"section {name!r} ({m}) is not in the model")
+            continue
+        if g["nseg"] != model_count[m]:
+            problems.append(f"section {name!r} has nseg {g['nseg']}, the model's {m} {model_count[m]}")
+        if g["L"] is not None and abs(g["L"] - model_len[m]) > tolerance_um + 1e-6 * model_len[m]:
+            problems.append(f"section {name!r} is {g['L']:.3f} µm long, the model's {m} {model_len[m]:.3f} µm")
+    missing = sorted(set(model_count) - set(mapped))
+    if missing:
+        problems.append(f"the model's sections {missing[:4]}{' ...' if len(missing) > 4 else ''} "
+                        f"({len(missing)}) are not in the rule")
+    if problems:
+        raise SwapMorphologyError(
+            f"model {model.path} was trained on another morphology than cell rule {label!r}: "
+            f"{'; '.join(problems[:4])}{' ...' if len(problems) > 4 else ''} ({len(problems)} difference(s); "
+            f"rule {len(geometry)} sections, model {len(model_count)} sections / {len(table)} segments, digest "
+            f"{model.cell_digest[:12]}); use a model trained on this cell")
+
+
+def decide_kind(label, synmech_params: dict, explicit: dict) -> str:
+    """``'exc'`` or ``'inh'`` for a synMech label.
+
+    In order: the explicit map; the synMech's reversal potential ``'e'``
+    (≥ −40 mV: excitatory); its mechanism if it is the detailed HayCell's
+    (``sc_AMPANMDA``: excitatory, ``sc_GABAA``: inhibitory). Otherwise a
+    :class:`SynMechKindError`.
+    """
+    if label in explicit:
+        return explicit[label]
+    if label not in synmech_params:
+        raise SynMechKindError(f"synMech {label!r} is not in netParams.synMechParams "
+                               f"({sorted(map(str, synmech_params))}); cannot decide its kind")
+    params = synmech_params[label]
+    e = params.get("e")
+    if isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(float(e)):
+        return "exc" if float(e) >= EXC_REVERSAL_MIN_MV else "inh"
+    mod = params.get("mod")
+    if e is None and mod in KNOWN_MODS:
+        return KNOWN_MODS[mod]
+    why = (f"its reversal potential 'e' is {e!r}, not a number" if e is not None
+           else f"it has no reversal potential 'e' and its mechanism {mod!r} is not one the surrogate knows")
+    raise SynMechKindError(f"cannot decide whether synMech {label!r} is excitatory or inhibitory: {why}; pass "
+                           f"swap(..., synmech_kinds={{{label!r}: 'exc' or 'inh'}})")
+
+
+def _normalise_kinds(synmech_kinds) -> dict:
+    from ..neuron import receptor_kind
+
+    if synmech_kinds is None:
+        return {}
+    if not isinstance(synmech_kinds, dict):
+        raise NetPyNESwapError("synmech_kinds must be a dict {synMech label: 'exc' or 'inh'}")
+    out = {}
+    for label, kind in synmech_kinds.items():
+        try:
+            out[str(label)] = receptor_kind(kind)
+        except SurrogateCellError as exc:
+            raise SynMechKindError(f"synmech_kinds[{label!r}]: {exc}") from None
+    return out
+
+
+def _load_model(model):
+    from ..model import SurrogateModel, load
+
+    if model is None or isinstance(model, (str, Path)):
+        return load(model)
+    if isinstance(model, SurrogateModel):
+        if not Path(model.path).is_file():
+            raise NetPyNESwapError(f"model {model.path} is not a file; every MPI rank loads the model from its file")
+        return model
+    raise NetPyNESwapError(f"model must be a path, a SurrogateModel or None (the packaged model), "
+                           f"got {type(model).__name__}")
+
+
+def swap(netParams, cell_label: str, model=None, synmech_kinds=None, *, config: SwapConfig | None = None):
+    """Replace the detailed cell rule ``cell_label`` of ``netParams`` with the surrogate.
+
+    After the call the specification runs unchanged with NetPyNE
+    (``sim.createSimulateAnalyze`` or ``sim.create`` / ``simulate`` /
+    ``analyze``, under MPI too): every cell of the rule is a surrogate, its
+    connections and NetStim inputs reach the model's input channel of the
+    segment and receptor kind where NetPyNE would have put the synapse on the
+    detailed cell (``sec``, ``loc``, ``synsPerConn`` spreading, ``synMech``),
+    ``cfg.recordTraces`` of its sections give the predicted voltages, and
+    ``cfg.recordLFP`` includes the surrogates. See ``docs/netpyne.md``.
+
+    Parameters
+    ----------
+    netParams : netpyne.specs.NetParams
+        The specification; changed in place.
+    cell_label : str
+        A key of ``netParams.cellParams`` holding a detailed rule (``secs``),
+        e.g. from ``importCellParams`` or ``loadCellParamsRule``.
+    model : str, Path, SurrogateModel or None
+        The exported surrogate; None: the packaged default model.
+    synmech_kinds : dict or None
+        ``{synMech label: 'exc' or 'inh'}`` (also 'AMPA', 'GABAA', ...),
+        overriding the rule by reversal potential (``synMechParams[label]['e']``
+        ≥ −40 mV: excitatory).
+    config : SwapConfig or None
+
+    Returns
+    -------
+    dict
+        The new rule (also in ``netParams.cellParams[cell_label]``).
+
+    Raises
+    ------
+    NetPyNESwapError
+        No such rule, a rule that is no detailed cell, a rule swapped already,
+        ``netParams.subConnParams`` (not supported).
+    SwapMorphologyError
+        The model was trained on another morphology (section names, nseg or
+        lengths differ from the rule's).
+    SynMechKindError
+        A bad ``synmech_kinds`` entry.
+
+    Examples
+    --------
+    >>> netParams.loadCellParamsRule("L5PC", "l5pc_rule.json")       # or importCellParams(...)
+    >>> surrogate_cell.netpyne.swap(netParams, "L5PC", "l5pc.pt")
+    >>> sim.createSimulateAnalyze(netParams, cfg)
+    """
+    from .hooks import install
+
+    config = config or SwapConfig()
+    config.validate()
+    params = netParams.cellParams
+    if cell_label not in params:
+        raise NetPyNESwapError(f"netParams.cellParams has no rule {cell_label!r}; rules: {sorted(map(str, params))}")
+    rule = params[cell_label]
+    if "surrogate" in rule or rule.get("cellModel") == CELL_MODEL:
+        raise NetPyNESwapError(f"cell rule {cell_label!r} is swapped already")
+    secs = rule.get("secs") or {}
+    if not secs:
+        raise NetPyNESwapError(f"cell rule {cell_label!r} has no sections ('secs'); swap replaces a detailed "
+                               "(compartmental) cell rule")
+    if getattr(netParams, "subConnParams", None):
+        raise NetPyNESwapError("netParams.subConnParams (subcellular redistribution of synapses) is not supported "
+                               "with swapped rules")
+    kinds = _normalise_kinds(synmech_kinds)
+    loaded = _load_model(model)
+    geometry = _section_geometry(cell_label, secs)
+    check_geometry(cell_label, geometry, loaded, config.length_tolerance_um)
+    sec_lists = {}
+    for name, members in (rule.get("secLists") or {}).items():
+        members = [str(m) for m in members]
+        unknown = [m for m in members if m not in geometry]
+        if unknown:
+            raise NetPyNESwapError(f"cell rule {cell_label!r}: secList {name!r} names sections {unknown[:3]} that "
+                                   "the rule does not have")
+        sec_lists[str(name)] = members
+    install()
+    new_rule = {
+        "cellModel": CELL_MODEL,
+        "surrogate": {
+            "format": RULE_FORMAT,
+            "label": str(cell_label),
+            "model": str(Path(loaded.path).resolve()),
+            "cell_digest": loaded.cell_digest,
+            "secs": geometry,
+            "secLists": sec_lists,
+            "synMechKinds": kinds,
+            "config": asdict(config),
+        },
+    }
+    params[cell_label] = new_rule
+    for pop in netParams.popParams.values():
+        if pop.get("cellType") == cell_label and "cellModel" in pop:
+            pop["cellModel"] = CELL_MODEL  # a pop's cellModel takes precedence over its rule's in NetPyNE
+    return params[cell_label]
+
+
+@dataclass
+class RuleInfo:
+    """A swapped rule as the hooks use it (parsed from its ``'surrogate'`` entry)."""
+
+    label: str
+    model_path: str
+    secs: dict
+    sec_lists: dict
+    kinds: dict
+    config: SwapConfig
+
+    @classmethod
+    def from_rule(cls, label: str, rule: dict) -> "RuleInfo":
+        meta = rule.get("surrogate")
+        if not isinstance(meta, dict) or meta.get("format") != RULE_FORMAT:
+            raise NetPyNESwapError(f"cell rule {label!r} uses cellModel {CELL_MODEL!r} but was not made by "
+                                   "surrogate_cell.netpyne.swap (no 'surrogate' entry of format "
+                                   f"{RULE_FORMAT!r}); swap the detailed rule instead")
+        cfg = dict(meta.get("config") or {})
+        return cls(label=str(label), model_path=str(meta["model"]), secs=dict(meta["secs"]),
+                   sec_lists={k: list(v) for k, v in (meta.get("secLists") or {}).items()},
+                   kinds=dict(meta.get("synMechKinds") or {}), config=SwapConfig(**cfg))
+
+    def kind(self, synmech: str, synmech_params: dict) -> str:
+        if synmech not in self.kinds:
+            self.kinds[synmech] = decide_kind(synmech, synmech_params, {})
+        return self.kinds[synmech]

@@ -1,0 +1,257 @@
+"""The LFP of surrogate cells, recorded by the population runner every 1 ms.
+
+``get_runner().record_lfp(electrodes, placements)`` (or
+:meth:`Population.record_lfp <surrogate_cell.neuron.Population.record_lfp>`)
+adds, for every model batch of this process, the kernels K_c = M_c T of its
+placed cells (:class:`~surrogate_cell.lfp.NetworkLFP`, one T per morphology)
+as one matrix (contacts × placed cells · segments) on the model's device.
+At every runner step, right after the model call, the batch's voltages at
+t = k go through one mat-vec into row k of a buffer on the device:
+
+    LFP(t = k) [mV] = Σ_c K_c V_c(k) = K_flat @ vec(V[placed rows]).
+
+That is the exact population LFP of the predicted voltages
+(``NetworkLFP.compute``), in the full-kernel form (``docs/lfp.md``): the
+models' voltages are not a linear readout of a small feature vector in
+general (the default MMoE towers are non-linear), so the reduced
+``ReadoutLFP`` form does not apply. Nothing crosses to the host during the
+run; :meth:`LFPRecording.lfp` copies the buffer once and sums it over MPI
+ranks (collective).
+
+Samples are aligned with :class:`~surrogate_cell.neuron.Recording`: t = t0,
+t0 + 1, ... ms, the first one the model's rest (one input-free step from its
+initial state), the others the voltages at the end of each 1 ms bin.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import NetworkError
+
+#: Routes to T (``surrogate_cell.lfp.vmem_to_imem_for``); 'neuron' has no side effect on a simulation.
+T_METHODS = ("neuron", "lfpy")
+DTYPES = ("float32", "float64")
+
+
+class _BatchLFP:
+    """Kernels of one batch's placed cells; adds their LFP into the recording's buffer each step."""
+
+    def __init__(self, recording: "LFPRecording", batch, rows: np.ndarray, kernels: np.ndarray):
+        import torch
+
+        self.recording = recording
+        self.batch = batch
+        self.rows = np.asarray(rows, dtype=np.int64)
+        n, contacts, segs = kernels.shape
+        flat = np.ascontiguousarray(kernels.transpose(1, 0, 2).reshape(contacts, n * segs))
+        dev = recording.device
+        self.K = torch.from_numpy(flat.astype(recording.dtype)).to(dev)
+        self.rows_t = torch.as_tensor(self.rows, dtype=torch.long, device=dev)
+        self.full = False  # every batch row placed, in order: no row selection (set at each run's start)
+
+    def start(self, v0: np.ndarray) -> None:
+        """Add the rest sample (every placed cell at the model's rest voltage ``v0``) into sample 0."""
+        import torch
+
+        x = torch.from_numpy(np.tile(np.asarray(v0, dtype=self.recording.dtype), len(self.rows)))
+        self.recording._add(0, self.K @ x.to(self.K.device))
+
+    def record(self, k: int, v) -> None:
+        """Add the LFP of voltages ``v`` (batch × segments, torch, mV at t = k) into sample k − t0."""
+        x = v if self.full else v.index_select(0, self.rows_t)
+        self.recording._add(k - self.recording.t0, self.K @ x.reshape(-1).to(self.K.dtype))
+
+
+class LFPRecording:
+    """The LFP of this process's placed surrogate cells, sampled every 1 ms of each run.
+
+    Made by :meth:`SurrogateRunner.record_lfp`; do not construct directly.
+
+    Attributes
+    ----------
+    electrodes : ElectrodeConfig
+    placements : dict of SurrogateCell to Placement
+        This rank's placed cells.
+    device, dtype : str
+        Where and in which precision the kernels and the buffer live.
+    t0 : int
+        Start of the current run (ms).
+    """
+
+    def __init__(self, runner, electrodes, placements: dict, *, morphology=None, dtype: str = "float32",
+                 method: str = "neuron"):
+        from ..lfp import ElectrodeConfig, NetworkLFP, vmem_to_imem_for
+
+        if not isinstance(electrodes, ElectrodeConfig):
+            raise NetworkError(f"electrodes must be a surrogate_cell.lfp.ElectrodeConfig (e.g. laminar_probe(...)), "
+                               f"got {type(electrodes).__name__}")
+        if dtype not in DTYPES:
+            raise NetworkError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        if method not in T_METHODS:
+            raise NetworkError(f"method must be one of {T_METHODS}, got {method!r}")
+        self.runner = runner
+        self.electrodes = electrodes
+        self.placements = placements
+        self.device = runner.device
+        self.dtype = dtype
+        self.t0 = 0
+        self._n = 0
+        self._buf = None
+        self._parts: list[_BatchLFP] = []
+        by_batch: dict[int, list] = {}
+        for cell, placement in placements.items():
+            by_batch.setdefault(id(cell._batch), []).append((cell._row, cell, placement))
+        for batch in runner._batches:
+            entries = sorted(by_batch.get(id(batch), []), key=lambda e: e[0])
+            if not entries:
+                continue
+            T = vmem_to_imem_for(batch.model.segments, morphology, method=method)
+            net = NetworkLFP(electrodes, batch.model.segments, T)
+            for _, _, placement in entries:
+                net.add_placement(placement)
+            rows = np.array([e[0] for e in entries], dtype=np.int64)
+            part = _BatchLFP(self, batch, rows, net.kernels)
+            batch.lfp_parts.append(part)
+            self._parts.append(part)
+        self._closed = False
+
+    # -- buffer --------------------------------------------------------------------
+    def _reset(self, k0: int, capacity: int) -> None:
+        import torch
+
+        tdtype = torch.float32 if self.dtype == "float32" else torch.float64
+        self.t0 = int(k0)
+        self._n = 1
+        self._buf = torch.zeros((max(2, capacity), self.electrodes.n_contacts), dtype=tdtype, device=self.device)
+        for part in self._parts:
+            # a batch may have grown since record_lfp (cells added later are not placed)
+            part.full = bool(len(part.batch.cells) == len(part.rows)
+                             and np.array_equal(part.rows, np.arange(len(part.rows))))
+
+    def _add(self, j: int, values) -> None:
+        import torch
+
+        if j >= self._buf.shape[0]:
+            grown = torch.zeros((max(j + 1, 2 * self._buf.shape[0]), self._buf.shape[1]), dtype=self._buf.dtype,
+                                device=self._buf.device)
+            grown[: self._buf.shape[0]] = self._buf
+            self._buf = grown
+        self._buf[j] += values
+        self._n = max(self._n, j + 1)
+
+    # -- results -------------------------------------------------------------------
+    @property
+    def n_cells(self) -> int:
+        """Placed cells on this rank."""
+        return len(self.placements)
+
+    @property
+    def t(self) -> np.ndarray:
+        """Sample times of this rank's recording (ms): t0, t0 + 1, ..."""
+        return self.t0 + np.arange(self._n, dtype=np.float64)
+
+    def lfp(self, *, reduce: bool = True) -> np.ndarray:
+        """The LFP (contacts, samples) in mV at ``t``.
+
+        Parameters
+        ----------
+        reduce : bool
+            Sum over MPI ranks (collective: call on every rank, each with its
+            recording made by the same ``record_lfp`` call). Ranks that ran no
+            step (no surrogate cells) contribute zeros.
+
+        Returns
+        -------
+        ndarray, float64
+        """
+        from ..lfp import allreduce_sum
+
+        local = (np.zeros((self.electrodes.n_contacts, 0)) if self._buf is None
+                 else self._buf[: self._n].detach().cpu().numpy().astype(np.float64).T.copy())
+        if not reduce:
+            return local
+        pc = self.runner.pc
+        n = local.shape[1]
+        if int(pc.nhost()) > 1:
+            n = int(pc.allreduce(float(n), 2))  # max over ranks
+            if local.shape[1] < n:
+                local = np.concatenate([local, np.zeros((local.shape[0], n - local.shape[1]))], axis=1)
+        return allreduce_sum(local, pc)
+
+    def lfp_at(self, times_ms, *, reduce: bool = True) -> np.ndarray:
+        """The LFP (contacts, len(times_ms)) linearly interpolated between the 1 ms samples.
+
+        Raises
+        ------
+        NetworkError
+            A time outside the recorded samples (no extrapolation).
+        """
+        times = np.asarray(times_ms, dtype=np.float64)
+        data = self.lfp(reduce=reduce)
+        t = self.t0 + np.arange(data.shape[1], dtype=np.float64)
+        if times.size and (data.shape[1] == 0 or times.min() < t[0] - 1e-9 or times.max() > t[-1] + 1e-9):
+            span = f"{t[0]:g}..{t[-1]:g} ms" if data.shape[1] else "nothing"
+            raise NetworkError(f"LFP asked for at {times.min():g}..{times.max():g} ms, but the runner recorded "
+                               f"{span}; run at least to the last time asked for")
+        return np.stack([np.interp(times, t, row) for row in data]) if data.shape[0] else np.zeros((0, times.size))
+
+    def close(self) -> None:
+        """Stop recording (the kernels are dropped; results of the last run stay readable)."""
+        for part in self._parts:
+            if part in part.batch.lfp_parts:
+                part.batch.lfp_parts.remove(part)
+        if self in self.runner._lfp:
+            self.runner._lfp.remove(self)
+        self._parts = []
+        self._closed = True
+
+
+def resolve_placements(runner, placements) -> dict:
+    """``{SurrogateCell: Placement}`` of this rank from a mapping keyed by cells or gids.
+
+    Values may be a :class:`~surrogate_cell.lfp.Placement` or a position (x, y, z)
+    in µm (soma centre, no rotation). A gid of another rank (declared a
+    surrogate, e.g. by a Population) is skipped; any other unknown key is an error.
+    """
+    from ..lfp import Placement
+    from .cell import SurrogateCell
+
+    if not isinstance(placements, Mapping):
+        raise NetworkError("placements must be a mapping {SurrogateCell or gid: Placement or (x, y, z) µm}")
+    by_gid = {c.gid: c for c in runner.cells if c.gid is not None}
+    out = {}
+    for key, value in placements.items():
+        if isinstance(key, SurrogateCell):
+            if key._runner is not runner or key not in runner.cells:
+                raise NetworkError(f"cell {key.label} does not belong to this process's runner")
+            cell = key
+        else:
+            try:
+                gid = int(key)
+            except (TypeError, ValueError):
+                raise NetworkError(f"a placement key must be a SurrogateCell or a gid, got {key!r}") from None
+            cell = by_gid.get(gid)
+            if cell is None:
+                if runner.is_surrogate_gid(gid) and int(runner.pc.nhost()) > 1:
+                    continue  # a cell of another rank
+                raise NetworkError(f"gid {gid} is no surrogate cell of this network; place only surrogate cells")
+        if cell in out:
+            raise NetworkError(f"cell {cell.label} is placed twice")
+        if isinstance(value, Placement):
+            out[cell] = value
+        else:
+            try:
+                out[cell] = Placement(tuple(float(v) for v in value))
+            except (TypeError, ValueError):
+                raise NetworkError(f"placement of {cell.label} must be a Placement or (x, y, z) in µm, "
+                                   f"got {value!r}") from None
+    return out
+
+
+def capacity_hint(h) -> int:
+    """Samples to preallocate for a run: up to ``h.tstop`` (grows if the run goes further)."""
+    tstop = float(getattr(h, "tstop", 0.0) or 0.0)
+    return int(math.ceil(tstop)) + 2 if math.isfinite(tstop) and tstop > 0 else 1024

@@ -1,0 +1,162 @@
+"""``surrogate-cell generate`` on the synthetic cell: determinism across workers
+and MPI ranks, resumption after kill -9, and the recording convention.
+
+Tiny sets (3 simulations of 200 ms after 100 ms of settling) keep each test
+well under a minute on two cores.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from surrogate_cell.data import bin_events
+
+from .conftest import run_cli
+
+ARGS = ("--seconds", "0.6", "--sim-seconds", "0.2", "--settle-ms", "100", "--seed", "7", "--no-progress")
+
+
+def digest(path):
+    proc = run_cli("inspect", path, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["digest"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted 1-worker run."""
+    out = tmp_path_factory.mktemp("ref") / "ref.h5"
+    proc = run_cli("generate", *ARGS, "--workers", "1", "--out", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["status"] == "generated" and report["n_simulations"] == 3 and report["sim_ms"] == 200
+    assert not Path(str(out) + ".parts").exists()
+    return out, digest(out)
+
+
+def test_reference_set_contents(reference):
+    path, _ = reference
+    with h5py.File(path, "r") as f:
+        n_seg, n_ch = f["voltage_mV"].shape[2], f["inputs"].shape[2]
+        region = f["segments/region"][()]
+        dendritic = np.flatnonzero(np.isin(region, [b"basal", b"oblique", b"trunk", b"tuft"]))
+        assert n_ch == 2 * dendritic.size == 1320 and n_seg == 663
+        # channels 0..S-1 excitatory on the dendritic segments in table order, S..2S-1 inhibitory
+        np.testing.assert_array_equal(f["channels/segment"][()], np.r_[dendritic, dendritic])
+        assert set(f["channels/kind"][:660]) == {b"exc"} and set(f["channels/kind"][660:]) == {b"inh"}
+        np.testing.assert_array_equal(f["channels/reversal_mV"][()], np.r_[np.zeros(660), np.full(660, -80.0)])
+        v = f["voltage_mV"][()]
+        assert np.isfinite(v).all() and -100 < v.min() and v.max() < 70
+        assert f.attrs["sim_dt_ms"] == 0.025 and f.attrs["celsius"] == 34.0 and f.attrs["settle_ms"] == 100
+        off = f["events/offsets"][()]
+        for i in range(3):  # stored inputs are the binned raw events
+            sl = slice(off[i], off[i + 1])
+            expected = bin_events(f["events/time_ms"][sl], f["events/channel"][sl], f["events/weight"][sl], 200, n_ch)
+            np.testing.assert_array_equal(f["inputs"][i], expected)
+        spikes = f["spikes/times_ms"][()]
+        assert np.all((spikes >= 0) & (spikes < 200))
+
+
+def test_two_workers_give_the_same_digest(reference, tmp_path):
+    out = tmp_path / "two.h5"
+    proc = run_cli("generate", *ARGS, "--workers", "2", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert digest(out) == reference[1]
+    again = run_cli("generate", *ARGS, "--workers", "2", "--out", out)
+    assert again.returncode == 0 and "already complete" in again.stdout
+
+
+def _mpiexec():
+    exe = shutil.which("mpiexec")
+    if exe is None:
+        pytest.skip("mpiexec not found (Debian: apt-get install openmpi-bin libopenmpi-dev)")
+    flags = []
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    if "Open MPI" in version or "OpenRTE" in version:
+        flags = ["--oversubscribe"]
+    return [exe, "-n", "2", *flags]
+
+
+def test_mpiexec_two_ranks_give_the_same_digest(reference, tmp_path):
+    cmd = _mpiexec()
+    out = tmp_path / "mpi.h5"
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    proc = subprocess.run([*cmd, sys.executable, "-m", "surrogate_cell.cli", "generate", *ARGS, "--out", str(out),
+                           "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["mpi_ranks"] == 2
+    assert digest(out) == reference[1]
+
+
+def _children(pid):
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_kill_minus_9_then_rerun_gives_the_same_digest(reference, tmp_path):
+    out = tmp_path / "killed.h5"
+    parts = Path(str(out) + ".parts")
+    cmd = [sys.executable, "-m", "surrogate_cell.cli", "generate", *ARGS, "--workers", "1", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (parts / "sim_000000.npz").exists():
+        assert proc.poll() is None, "generate ended before it could be killed"
+        assert time.time() < deadline, "no part file appeared"
+        time.sleep(0.05)
+    workers = [c for c in _children(proc.pid)]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # the workers die with their parent (PR_SET_PDEATHSIG)
+    deadline = time.time() + 20
+    while any(Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2]
+              for w in workers if Path(f"/proc/{w}/stat").exists()):
+        assert time.time() < deadline, "worker processes outlived the killed parent"
+        time.sleep(0.1)
+    assert not out.exists()  # nothing half-written where the data set belongs
+    finished = sorted(p.name for p in parts.glob("sim_*.npz"))
+    assert finished and len(finished) < 3
+    rerun = run_cli("generate", *ARGS, "--workers", "1", "--out", out, "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["simulated_now"] == 3 - len(finished)  # finished simulations are not redone
+    assert "resuming" in rerun.stderr
+    assert not parts.exists()
+    assert digest(out) == reference[1]
+
+
+def test_recording_convention_on_the_detailed_cell(tmp_path):
+    """One event at 12.3 ms (weight 0.7): voltage[11] (t = 12 ms) is untouched, voltage[12] (t = 13 ms) moved."""
+    code = r"""
+import json, numpy as np
+from surrogate_cell.data import CellSpec, SimInputs, SimSettings, Simulator
+sim = Simulator(CellSpec(), SimSettings(settle_ms=50))
+c = 0
+seg = int(sim.cell.channels.segment[c])
+def run(times, weights):
+    ev = SimInputs(time_ms=np.array(times, float), channel=np.zeros(len(times), np.int32),
+                   weight=np.array(weights, np.float32), regime="background", seed=0)
+    return sim.run(ev, 30)
+quiet = run([], [])
+one = run([12.3], [0.7])
+again = run([12.3], [0.7])
+print(json.dumps({"seg": seg, "quiet": quiet.voltage_mV[:, seg].tolist(), "one": one.voltage_mV[:, seg].tolist(),
+                  "again": again.voltage_mV[:, seg].tolist(), "shape": list(one.voltage_mV.shape)}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    quiet, one, again = (np.array(r[k]) for k in ("quiet", "one", "again"))
+    assert r["shape"] == [30, 663]
+    np.testing.assert_array_equal(one, again)  # a fresh finitialize each run
+    np.testing.assert_array_equal(one[:12], quiet[:12])
+    assert one[12] - quiet[12] > 0.05  # depolarised by the end of bin 12

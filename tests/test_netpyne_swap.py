@@ -1,0 +1,321 @@
+"""NetPyNE: swap the detailed L5PC rule for the surrogate with one call and run the spec unchanged.
+
+Every NetPyNE run is a fresh process (tests/test_netpyne_support.py). The
+probe model (tests/test_neuron_support.py) makes voltages predictable: an
+excitatory event of weight w lifts its segment and the soma by 80·w mV for the
+1 ms bin it lands in.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+from tests.test_netpyne_support import (column, hay_segments, hoc_template, other_probe_path, probe_path,  # noqa: F401
+                                        rule_json, run_python)
+
+PRELUDE = """
+import json, sys
+import numpy as np
+from netpyne import specs, sim
+import surrogate_cell.netpyne as scn
+from tests.test_netpyne_support import column
+"""
+
+
+def S(body: str) -> str:
+    """A NetPyNE script: the common imports plus ``body``."""
+    return PRELUDE + textwrap.dedent(body)
+
+
+def test_swapped_column_runs_with_create_simulate_analyze(rule_json, probe_path, tmp_path):
+    """One call swaps a JSON-loaded rule; createSimulateAnalyze runs with traces, raster, trace and rate plots."""
+    res = run_python(S("""
+        out = sys.argv[3]
+        netParams, cfg = column(sys.argv[1], duration=60)
+        rule = scn.swap(netParams, "L5PC", sys.argv[2])
+        cfg.recordTraces["V_L5"] = {"sec": "soma", "loc": 0.5, "var": "v", "conds": {"pop": "L5"}}
+        cfg.recordTraces["V_apic"] = {"sec": "apic_10", "loc": 0.5, "var": "v", "conds": {"pop": "L5"}}
+        cfg.analysis = {"plotRaster": {"saveFig": out + "/raster.png", "showFig": False},
+                        "plotTraces": {"include": [0, 3], "saveFig": out + "/traces.png", "showFig": False},
+                        "plotSpikeHist": {"include": ["L5", "INT"], "saveFig": out + "/rates.png", "showFig": False}}
+        sim.createSimulateAnalyze(netParams, cfg)
+        d = sim.allSimData
+        l5 = [g for g in range(3)]
+        print("RESULT " + json.dumps({
+            "rule": {k: v for k, v in rule.items() if k != "surrogate"},
+            "cells": [type(c).__name__ for c in sim.net.cells],
+            "t": len(d["t"]), "V_L5": {k: list(v) for k, v in d["V_L5"].items()},
+            "V_soma_INT": sorted(d["V_soma"]), "V_apic": sorted(d["V_apic"]),
+            "spikes": [[float(t), int(i)] for t, i in zip(d["spkt"], d["spkid"])],
+            "conns_L5": len(sim.net.cells[0].conns)}))
+    """), rule_json, probe_path, tmp_path)
+    assert res["rule"] == {"cellModel": "sc_Surrogate"}
+    assert res["cells"] == ["SurrogatePointCell"] * 3 + ["CompartCell"] * 2
+    assert sorted(res["V_L5"]) == ["cell_0", "cell_1", "cell_2"] and res["V_apic"] == ["cell_0", "cell_1", "cell_2"]
+    assert res["V_soma_INT"] == ["cell_3", "cell_4"]  # the hh interneurons, recorded by NetPyNE itself
+    v = np.array(res["V_L5"]["cell_0"])
+    assert v.size == res["t"] == 121  # NetPyNE records 0, 0.5, ..., 60 ms
+    # probe soma at whole ms: -70 + 80 * (net weight in the bin), weights 1.0 and 0.5 -> multiples of 40 mV
+    whole = v[::2]
+    np.testing.assert_allclose((whole + 70.0) / 40.0, np.round((whole + 70.0) / 40.0), atol=1e-4)
+    assert whole.max() > -10.0  # the background drives the soma over threshold
+    spikes = np.array(res["spikes"])
+    assert set(spikes[:, 1].astype(int)) & {0, 1, 2}, "the surrogates spiked"
+    assert np.all(np.diff(spikes[:, 0]) >= 0)
+    assert res["conns_L5"] > 0
+    figures = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert figures == ["raster.png", "rates.png", "traces__gid_0_.png", "traces__gid_3_.png"], figures
+    assert all((tmp_path / name).stat().st_size > 1000 for name in figures)
+
+
+def test_traces_spikes_and_delays_are_the_surrogates(rule_json, probe_path):
+    """create/simulate/analyze: traces are the runner's voltages (linear between 1 ms samples), spikes the
+    crossing times, delays from surrogates shortened by the 1 ms latency, weight[1] the channel code."""
+    res = run_python(S("""
+        from surrogate_cell.netpyne import model_section_name
+        netParams, cfg = column(sys.argv[1], duration=60, record_step=0.25)
+        scn.swap(netParams, "L5PC", sys.argv[2])
+        cfg.recordTraces["V_apic"] = {"sec": "apic_10", "loc": 0.5, "var": "v", "conds": {"pop": "L5"}}
+        sim.create(netParams, cfg)
+        cells = scn.surrogate_cells()
+        recs = {g: c.record("apic[10]", 0.5) for g, c in cells.items()}
+        delays, codes = [], []
+        for cell in sim.net.cells:
+            for conn in cell.conns:
+                if conn["preGid"] in cells:
+                    delays.append([conn["delay"], conn["hObj"].delay])
+                if cell.gid in cells:
+                    kind = "exc" if conn["synMech"] == "AMPANMDA" else "inh"
+                    want = cells[cell.gid].synapse(model_section_name(conn["sec"]), conn["loc"], kind).code
+                    codes.append([conn["hObj"].weight[1], want])
+        sim.simulate()
+        sim.analyze()
+        d = sim.allSimData
+        t = np.array(d["t"])
+        err = max(float(np.abs(np.array(d["V_apic"][f"cell_{g}"]) - np.interp(t, r.t, r.v)).max())
+                  for g, r in recs.items())
+        sur = sorted((float(s), g) for g, c in cells.items() for s in c.spike_times)
+        rec = sorted((float(s), int(i)) for s, i in zip(d["spkt"], d["spkid"]) if int(i) in cells)
+        print("RESULT " + json.dumps({"err": err, "sur": sur, "rec": rec, "delays": delays, "codes": codes,
+                                      "t_last": float(t[-1]), "rec_t_last": float(recs[0].t[-1])}))
+    """), rule_json, probe_path)
+    assert res["err"] < 1e-9
+    assert res["sur"] and res["rec"] == [[t, g] for t, g in res["sur"]]
+    assert res["delays"] and all(abs(nominal - 1.0 - actual) < 1e-12 for nominal, actual in res["delays"])
+    assert res["codes"] and all(a == b for a, b in res["codes"])
+
+
+def test_placement_equals_netpyne_detailed(rule_json, probe_path, hay_segments):  # noqa: F811
+    """Every synapse of the swapped cell sits on the segment where NetPyNE puts it on the detailed cell:
+    secLists spread by cumulative length, random sections, lists of sections and locs, NetStim inputs."""
+    res = run_python(S("""
+        from surrogate_cell.mechanisms import load_mechanisms
+        load_mechanisms()
+
+        def spec():
+            netParams, cfg = column(sys.argv[1], n_pyr=2, n_int=1)
+            cp = netParams.connParams
+            cp["a"] = {"preConds": {"pop": "INT"}, "postConds": {"pop": "L5"}, "sec": "apical", "synsPerConn": 7,
+                       "synMech": "AMPANMDA", "weight": 0.1, "delay": 1.2}
+            cp["b"] = {"preConds": {"pop": "INT"}, "postConds": {"pop": "L5"}, "sec": "basal", "synsPerConn": 4,
+                       "distributeSynsUniformly": False, "connRandomSecFromList": True, "synMech": "GABAA",
+                       "weight": 0.1, "delay": 1.2}
+            cp["c"] = {"preConds": {"pop": "INT"}, "postConds": {"pop": "L5"}, "sec": ["apic_3", "apic_20", "dend_5"],
+                       "synsPerConn": 3, "loc": [0.1, 0.5, 0.9], "distributeSynsUniformly": False,
+                       "connRandomSecFromList": False, "synMech": "inh", "weight": 0.1, "delay": 1.2}
+            cp["d"] = {"preConds": {"pop": "INT"}, "postConds": {"pop": "L5"}, "sec": "apical",
+                       "connRandomSecFromList": True, "synMech": "exc", "weight": 0.1, "delay": 1.2}
+            cp["e"] = {"preConds": {"pop": "INT"}, "postConds": {"pop": "L5"}, "sec": "apic_30", "synsPerConn": 3,
+                       "synMech": "AMPANMDA", "weight": 0.1, "delay": 1.2}
+            cfg.recordTraces = {}
+            return netParams, cfg
+
+        def placed(swapped):
+            out = {}
+            for cell in sim.net.cells:
+                if cell.tags["pop"] != "L5":
+                    continue
+                rows = []
+                for c in cell.conns:
+                    row = [str(c["preGid"]), c["sec"], round(float(c["loc"]), 12), c["synMech"]]
+                    if swapped:
+                        row.append(int(c["hObj"].weight[1]) - 1)  # the channel
+                    else:
+                        seg = c["hObj"].syn().get_segment()
+                        row.append([seg.sec.name().split(".")[-1], seg.x])
+                    rows.append(row)
+                out[cell.gid] = rows
+            return out
+
+        netParams, cfg = spec()
+        sim.create(netParams, cfg)
+        detailed = placed(False)
+        sim.clearAll()
+        netParams, cfg = spec()
+        scn.swap(netParams, "L5PC", sys.argv[2])
+        sim.create(netParams, cfg)
+        swapped = placed(True)
+        print("RESULT " + json.dumps({"detailed": detailed, "swapped": swapped}))
+    """), rule_json, probe_path)
+    from surrogate_cell.model import load
+    from surrogate_cell.netpyne import model_section_name
+
+    model = load(probe_path)
+    det, sw = res["detailed"], res["swapped"]
+    assert det.keys() == sw.keys() == {"0", "1"}
+    n = 0
+    for gid in det:
+        assert [r[:4] for r in det[gid]] == [r[:4] for r in sw[gid]]  # same sections and locs, in order
+        for d, s in zip(det[gid], sw[gid]):
+            sec, x = d[4]
+            row = hay_segments.index(model_section_name(sec), x)  # the detailed synapse's segment
+            kind = "inh" if d[3] in ("GABAA", "inh") else "exc"
+            assert model.channel_segment[s[4]] == row and model.channel_kind[s[4]] == kind, (d, s)
+            n += 1
+    assert n > 2 * (7 + 4 + 3 + 1 + 3)
+
+
+def test_hoc_template_rule_swaps_with_one_call(hoc_template, probe_path):
+    """A Hay-style hoc template imported with importCellParams swaps with one call and runs."""
+    template, swc = hoc_template
+    res = run_python(S("""
+        from neuron import h
+        h.load_file("stdlib.hoc"); h.load_file("import3d.hoc")
+        netParams = specs.NetParams()
+        rule = netParams.importCellParams("L5", fileName=sys.argv[1], cellName="SCTestL5PC", cellArgs=[sys.argv[2]])
+        names = list(rule["secs"])
+        netParams.popParams["L5"] = {"cellType": "L5", "numCells": 2}
+        netParams.synMechParams["AMPA"] = {"mod": "Exp2Syn", "tau1": 0.2, "tau2": 2.0, "e": 0}
+        netParams.stimSourceParams["bkg"] = {"type": "NetStim", "rate": 100, "noise": 1.0}
+        netParams.stimTargetParams["bkg->L5"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "apical",
+                                                  "synsPerConn": 10, "weight": 1.0, "delay": 1, "synMech": "AMPA"}
+        netParams.connParams["L5->L5"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "L5"}, "sec": "dend_4",
+                                          "weight": 1.0, "delay": 2, "synMech": "AMPA"}
+        scn.swap(netParams, "L5", sys.argv[3])
+        cfg = specs.SimConfig()
+        cfg.duration = 50
+        cfg.recordCells = ["all"]
+        cfg.recordTraces = {"V_soma": {"sec": "soma_0", "loc": 0.5, "var": "v"}}
+        cfg.verbose = cfg.saveJson = cfg.savePickle = False
+        sim.createSimulateAnalyze(netParams, cfg)
+        d = sim.allSimData
+        print("RESULT " + json.dumps({"names": names[:3] + names[-2:], "n": len(names),
+                                      "traces": sorted(d["V_soma"]), "spikes": len(d["spkt"]),
+                                      "conns": [len(c.conns) for c in sim.net.cells]}))
+    """), template, swc, probe_path)
+    assert res["names"] == ["soma_0", "dend_0", "dend_1", "axon_0", "axon_1"] and res["n"] == 119
+    assert res["traces"] == ["cell_0", "cell_1"]
+    assert res["spikes"] > 0
+    assert res["conns"] == [11, 11]  # 10 background synapses + 1 recurrent each
+
+
+def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe_path):
+    """Unknown section or secList, undecidable synMech, another morphology, short delays, IClamps,
+    non-voltage traces, a synapse on the soma: each a clear error, raised before the simulation starts."""
+    res = run_python(S("""
+        from surrogate_cell.errors import SurrogateCellError
+        out = {}
+
+        def case(name, change=None, swap_model=None, synmech_kinds=None, create=True):
+            netParams, cfg = column(sys.argv[1], n_pyr=2, n_int=1)
+            try:
+                if change:
+                    change(netParams, cfg)
+                scn.swap(netParams, "L5PC", swap_model or sys.argv[2], synmech_kinds)
+                if create:
+                    sim.create(netParams, cfg)
+                out[name] = "no error"
+            except SurrogateCellError as exc:
+                out[name] = [type(exc).__name__, str(exc), bool(getattr(sim, "simData", None) and
+                                                                  len(sim.simData.get("spkt", [])))]
+            sim.clearAll()
+
+        def conn(**kw):
+            def change(netParams, cfg):
+                netParams.connParams["x"] = {"preConds": {"pop": "INT"}, "postConds": {"pop": "L5"}, "weight": 0.5,
+                                             "delay": 2, "synMech": "AMPANMDA", **kw}
+            return change
+
+        case("unknown section", conn(sec="apic_999"))
+        case("unknown secList", conn(sec="oblique"))
+        case("soma synapse", conn(sec="soma_0"))
+        case("no sec", conn())
+
+        def mystery(netParams, cfg):
+            netParams.synMechParams["mystery"] = {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 5}
+            conn(sec="apical", synMech="mystery")(netParams, cfg)
+        case("undecidable synMech", mystery)
+        case("explicit kind", mystery, synmech_kinds={"mystery": "exc"})
+        case("another morphology", swap_model=sys.argv[3], create=False)
+
+        def short(netParams, cfg):
+            netParams.connParams["L5->L5"]["delay"] = 1.0
+        case("short delay", short)
+
+        def iclamp(netParams, cfg):
+            netParams.stimSourceParams["ic"] = {"type": "IClamp", "del": 5, "dur": 10, "amp": 0.5}
+            netParams.stimTargetParams["ic->L5"] = {"source": "ic", "conds": {"pop": "L5"}, "sec": "soma_0",
+                                                     "loc": 0.5}
+        case("IClamp", iclamp)
+
+        def trace(netParams, cfg):
+            cfg.recordTraces["ik"] = {"sec": "soma", "loc": 0.5, "var": "ik"}
+        case("current trace", trace)
+        case("unknown rule", lambda n, c: n.cellParams.pop("L5PC") and None, create=False)
+        print("RESULT " + json.dumps(out))
+    """), rule_json, probe_path, other_probe_path, timeout=180)
+    for name, value in res.items():
+        print(f"{name}: {value}")
+    assert res["explicit kind"] == "no error"
+
+    def err(name, cls, *fragments):
+        kind, msg, ran = res[name]
+        assert kind == cls, (name, kind, msg)
+        for f in fragments:
+            assert f in msg, (name, f, msg)
+        assert not ran
+
+    err("unknown section", "SwapSectionError", "'L5PC'", "'apic_999'", "silently use the soma")
+    err("unknown secList", "SwapSectionError", "'L5PC'", "'oblique'")
+    err("soma synapse", "SwapSectionError", "soma_0", "no excitatory input on soma[0]")
+    err("no sec", "SwapSectionError", "soma_0", "no excitatory input")
+    err("undecidable synMech", "SynMechKindError", "'mystery'", "synmech_kinds")
+    err("another morphology", "SwapMorphologyError", "'L5PC'", "another morphology", "dend_")
+    err("short delay", "DelayTooShortError", "surrogate gid", "1.1 ms")
+    err("IClamp", "UnsupportedFeatureError", "'IClamp'", "synaptic events only")
+    err("current trace", "UnsupportedFeatureError", "'ik'", "conds")
+    err("unknown rule", "NetPyNESwapError", "'L5PC'")
+
+
+def test_mpi_two_ranks_equal_one(rule_json, probe_path):
+    """mpiexec -n 2 gives the same spikes, surrogate traces and LFP as one process."""
+    code = S("""
+        from neuron import h
+        from surrogate_cell.mechanisms import load_mechanisms
+        load_mechanisms()
+        netParams, cfg = column(sys.argv[1], n_pyr=4, n_int=3, duration=80)
+        scn.swap(netParams, "L5PC", sys.argv[2])
+        cfg.recordTraces["V_L5"] = {"sec": "apic_20", "loc": 0.5, "var": "v", "conds": {"pop": "L5"}}
+        cfg.recordLFP = [[50, 900, 20], [50, 1000, 20], [-60, 600, 0]]
+        sim.createSimulateAnalyze(netParams, cfg)
+        if sim.rank == 0:
+            d = sim.allSimData
+            print("RESULT " + json.dumps({
+                "nhosts": sim.nhosts,
+                "spikes": sorted([float(t), int(i)] for t, i in zip(d["spkt"], d["spkid"])),
+                "V_L5": {k: list(v) for k, v in d["V_L5"].items()},
+                "V_INT": {k: list(v) for k, v in d["V_soma"].items()},
+                "LFP": np.asarray(d["LFP"]).tolist()}))
+    """)
+    one = run_python(code, rule_json, probe_path, timeout=150)
+    two = run_python(code, rule_json, probe_path, ranks=2, timeout=150)
+    assert one["nhosts"] == 1 and two["nhosts"] == 2
+    assert len(one["spikes"]) > 5 and {int(i) for _, i in one["spikes"]} & {0, 1, 2, 3}
+    assert two["spikes"] == one["spikes"]
+    assert two["V_L5"] == one["V_L5"]
+    for key in one["V_INT"]:
+        np.testing.assert_allclose(two["V_INT"][key], one["V_INT"][key], atol=1e-9)
+    lfp1, lfp2 = np.array(one["LFP"]), np.array(two["LFP"])
+    assert lfp1.shape == (160, 3)
+    np.testing.assert_allclose(lfp2, lfp1, rtol=1e-6, atol=1e-12)
