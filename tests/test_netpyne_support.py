@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_neuron_support import export_probe, export_untrained, hay_segments, probe_path  # noqa: F401
+from tests.test_neuron_support import export_probe, hay_segments, probe_path  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,24 +76,48 @@ print("RESULT {}")
 """
 
 
+def emit(result: dict) -> None:
+    """Hand a script's result to :func:`run_python` (a file: long lines of MPI ranks may interleave on stdout)."""
+    path = os.environ.get("SC_RESULT_FILE")
+    if path:
+        Path(path).write_text(json.dumps(result))
+        print("RESULT {}", flush=True)
+    else:
+        print("RESULT " + json.dumps(result), flush=True)
+
+
 def run_python(code: str, *args, ranks: int = 1, timeout: float = 120, cwd=None) -> dict:
-    """Run ``code`` in a fresh process (under ``mpiexec -n ranks`` if ranks > 1); returns its RESULT JSON."""
+    """Run ``code`` in a fresh process (under ``mpiexec -n ranks`` if ranks > 1); returns its result.
+
+    The script reports with ``print("RESULT " + json)`` or :func:`emit`.
+    """
     d = Path(cwd) if cwd is not None else None
-    script = (d or Path(os.environ.get("TMPDIR", "/tmp"))) / f"sc_netpyne_{os.getpid()}_{abs(hash(code))}.py"
+    base = (d or Path(os.environ.get("TMPDIR", "/tmp"))) / f"sc_netpyne_{os.getpid()}_{abs(hash(code))}_{ranks}"
+    script = base.with_suffix(".py")
     script.write_text(textwrap.dedent(code))
+    result_file = base.with_suffix(".json")
+    result_file.unlink(missing_ok=True)
     cmd = [sys.executable, str(script), *map(str, args)]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["SC_RESULT_FILE"] = str(result_file)
     if ranks > 1:
         mpiexec = shutil.which("mpiexec")
         if mpiexec is None:
             pytest.skip("mpiexec not found")
-        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                   OMPI_MCA_rmaps_base_oversubscribe="1")
         cmd = [mpiexec, "-n", str(ranks), *cmd]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd or ROOT)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, (proc.stdout[-4000:] + "\n--- stderr ---\n" + proc.stderr[-4000:])
-    return json.loads(lines[-1][len("RESULT "):])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd or ROOT)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        assert proc.returncode == 0 and lines, (proc.stdout[-4000:] + "\n--- stderr ---\n" + proc.stderr[-4000:])
+        if result_file.is_file():
+            return json.loads(result_file.read_text())
+        return json.loads(lines[-1][len("RESULT "):])
+    finally:
+        script.unlink(missing_ok=True)
+        result_file.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -113,11 +137,6 @@ def hoc_template(tmp_path_factory) -> tuple[Path, Path]:
     (out / "SCTestL5PC.hoc").write_text(HOC_TEMPLATE)
     (out / "synthetic_l5pc.swc").write_text(synthetic_l5pc_swc())
     return out / "SCTestL5PC.hoc", out / "synthetic_l5pc.swc"
-
-
-@pytest.fixture(scope="session")
-def netpyne_untrained_path(tmp_path_factory, hay_segments):  # noqa: F811
-    return export_untrained(tmp_path_factory.mktemp("models") / "untrained.pt", hay_segments)
 
 
 @pytest.fixture(scope="session")
@@ -185,3 +204,23 @@ def test_support_section_names():
     assert model_section_name("soma_0") == "soma[0]"
     assert model_section_name("soma") == "soma[0]"
     assert model_section_name("dend[3]") == "dend[3]"
+
+
+def test_support_adopt_checks_the_source(probe_path):  # noqa: F811
+    """SurrogateCell(source=...) adopts only an sc_Surrogate, and a gid its creator registered."""
+    from neuron import h
+
+    from surrogate_cell.errors import NetworkError
+    from surrogate_cell.neuron import SurrogateCell, reset_runner
+
+    reset_runner()
+    try:
+        with pytest.raises(NetworkError, match="sc_Surrogate"):
+            SurrogateCell(probe_path, source=h.NetStim())
+        with pytest.raises(NetworkError, match="not registered"):
+            SurrogateCell(probe_path, gid=12345, source=h.sc_Surrogate())
+        src = h.sc_Surrogate()
+        cell = SurrogateCell(probe_path, source=src)
+        assert cell.source is src and cell.gid is None
+    finally:
+        reset_runner()

@@ -12,6 +12,7 @@ import importlib
 BENCHMARKS = (
     "surrogate_cell.data.bench",
     "surrogate_cell.neuron.bench",
+    "surrogate_cell.neuron.lfp_bench",
 )
 
 EXAMPLES = """

@@ -179,9 +179,10 @@ class SurrogatePointCell(PointCell):
         """The rule sections a connection may use, as NetPyNE's ``_setConnSections``, without its fallbacks."""
         sec = params.get("sec")
         if not sec:
-            # NetPyNE's documented default for a connection without 'sec': 'soma', else the first section
-            params["sec"] = "soma" if "soma" in info.secs else next(iter(info.secs))
-            return [params["sec"]]
+            default = "soma" if "soma" in info.secs else next(iter(info.secs))
+            raise SwapSectionError(f"{where} gives no 'sec': NetPyNE would silently put it on {default!r} ('soma' "
+                                   "if the rule has one, else its first section); name a section or secList of "
+                                   f"cell rule {info.label!r} ({_known(info)})")
         if isinstance(sec, (list, tuple)):
             unknown = [s for s in sec if s not in info.secs]
             if unknown:

@@ -6,13 +6,15 @@
 >>> connect(h.NetStim(), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=1.0)
 
 See ``docs/neuron.md`` for the design: 1 ms binning, spike latency and
-delay compensation, MPI, GPU.
+delay compensation, MPI, GPU; ``get_runner().record_lfp`` /
+``Population.record_lfp`` record the LFP (``docs/lfp.md``).
 """
 from .cell import RECEPTORS, Recording, SurrogateCell, SynapseTarget, check_morphology, receptor_kind
 from .connect import connect, gid_connect
+from .lfp import LFPRecording
 from .population import Population
 from .runner import RunnerConfig, RunStats, SurrogateRunner, get_runner, reset_runner
 
 __all__ = ["SurrogateCell", "SynapseTarget", "Recording", "Population", "connect", "gid_connect",
            "RunnerConfig", "RunStats", "SurrogateRunner", "get_runner", "reset_runner",
-           "check_morphology", "receptor_kind", "RECEPTORS"]
+           "check_morphology", "receptor_kind", "RECEPTORS", "LFPRecording"]

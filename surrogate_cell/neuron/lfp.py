@@ -11,12 +11,14 @@ t = k go through one mat-vec into row k of a buffer on the device:
     LFP(t = k) [mV] = Σ_c K_c V_c(k) = K_flat @ vec(V[placed rows]).
 
 That is the exact population LFP of the predicted voltages
-(``NetworkLFP.compute``), in the full-kernel form (``docs/lfp.md``): the
-models' voltages are not a linear readout of a small feature vector in
-general (the default MMoE towers are non-linear), so the reduced
-``ReadoutLFP`` form does not apply. Nothing crosses to the host during the
-run; :meth:`LFPRecording.lfp` copies the buffer once and sums it over MPI
-ranks (collective).
+(``NetworkLFP.compute``), in the full-kernel form. Where a model's voltages
+are a linear readout of a few features, V = A z + b (the MH surrogate with
+linear towers; :class:`LinearReadout`), the cheaper exact form of
+``surrogate_cell.lfp.lowrank.ReadoutLFP`` is used instead: kernels K_c A
+(contacts × r) on z, plus the constant Σ_c K_c b. The default MMoE surrogate
+(non-linear towers) has no such readout. Nothing crosses to the host during
+the run; :meth:`LFPRecording.lfp` copies the buffer once and sums it over
+MPI ranks (collective).
 
 Samples are aligned with :class:`~surrogate_cell.neuron.Recording`: t = t0,
 t0 + 1, ... ms, the first one the model's rest (one input-free step from its
@@ -34,35 +36,122 @@ from ..errors import NetworkError
 #: Routes to T (``surrogate_cell.lfp.vmem_to_imem_for``); 'neuron' has no side effect on a simulation.
 T_METHODS = ("neuron", "lfpy")
 DTYPES = ("float32", "float64")
+#: Forms of the per-step product: 'full' kernels K_c (contacts × segments), or 'readout' kernels K_c A
+#: (contacts × r) on the features z of a model whose voltages are a linear readout V = A z + b.
+FORMS = ("auto", "full", "readout")
+
+
+class LinearReadout:
+    """The exact linear voltage readout ``V = z @ A.T + b`` of a model, and its features z from the state.
+
+    Exists for the MH surrogate with linear towers (``arch 'mh'``,
+    ``tower_hidden 0`` in the model's config): its voltages (mV) are
+    ``(e @ W1 + b1 + b2) · v_std + v_mean`` with e the expert's D outputs,
+    which the runner recomputes from the new state after each step
+    (``experts.readout(h)``, one small linear layer).
+
+    Attributes
+    ----------
+    A : ndarray, shape (segments, r)
+        mV per unit feature.
+    b : ndarray, shape (segments,)
+        mV.
+    """
+
+    def __init__(self, module):
+        import torch
+
+        D = int(module.t_w1.shape[1])
+        w1 = module.t_w1.detach().double().cpu().permute(1, 0, 2).reshape(D, -1)
+        std, mean = module.v_std.detach().double().cpu(), module.v_mean.detach().double().cpu()
+        self.A = (w1 * std[None, :]).T.numpy().copy()
+        self.b = ((module.t_b1.detach().double().cpu()[:, 0] + module.t_b2.detach().double().cpu()) * std
+                  + mean).numpy().copy()
+        self._module = module
+        self._n_feat, self._hidden = int(module.n_feat), int(module.hidden)
+        self._torch = torch
+
+    @classmethod
+    def of(cls, model) -> "LinearReadout | None":
+        """The readout of ``model``, or None where its voltages are not a linear readout of a small state."""
+        cfg = model.metadata.get("config") or {}
+        if model.metadata.get("arch") != "mh" or cfg.get("tower_hidden", None) != 0:
+            return None
+        m = model.module
+        try:
+            if (int(m.n_experts) != 1 or int(m.tower_hidden) != 0
+                    or tuple(m.t_w1.shape[::2]) != (model.n_segments, 1)):
+                return None
+            return cls(m)
+        except (AttributeError, RuntimeError):
+            return None
+
+    def features(self, state):
+        """z (batch, r) from the model's state after a step (torch, on the model's device)."""
+        h = state[:, self._n_feat:].reshape(state.shape[0], 1, self._hidden)
+        return self._module.experts.readout(h)[:, 0, :]
 
 
 class _BatchLFP:
     """Kernels of one batch's placed cells; adds their LFP into the recording's buffer each step."""
 
-    def __init__(self, recording: "LFPRecording", batch, rows: np.ndarray, kernels: np.ndarray):
+    def __init__(self, recording: "LFPRecording", batch, rows: np.ndarray, kernels: np.ndarray,
+                 readout: LinearReadout | None = None):
         import torch
 
         self.recording = recording
         self.batch = batch
         self.rows = np.asarray(rows, dtype=np.int64)
+        self.readout = readout
+        self.form = "readout" if readout is not None else "full"
         n, contacts, segs = kernels.shape
-        flat = np.ascontiguousarray(kernels.transpose(1, 0, 2).reshape(contacts, n * segs))
         dev = recording.device
+        if readout is not None:  # K_c A: contacts × r per cell; Σ_c K_c b is a constant
+            reduced = np.einsum("cks,sr->ckr", kernels, readout.A)
+            flat = np.ascontiguousarray(reduced.transpose(1, 0, 2).reshape(contacts, -1))
+            self.offset = torch.as_tensor(np.einsum("cks,s->k", kernels, readout.b), dtype=torch.float64,
+                                          device=dev)
+        else:
+            flat = np.ascontiguousarray(kernels.transpose(1, 0, 2).reshape(contacts, n * segs))
         self.K = torch.from_numpy(flat.astype(recording.dtype)).to(dev)
+        self.K_rest = kernels.sum(axis=0)  # (contacts, segments), float64: the LFP of all placed cells at rest
         self.rows_t = torch.as_tensor(self.rows, dtype=torch.long, device=dev)
         self.full = False  # every batch row placed, in order: no row selection (set at each run's start)
 
     def start(self, v0: np.ndarray) -> None:
-        """Add the rest sample (every placed cell at the model's rest voltage ``v0``) into sample 0."""
+        """Set the rest voltage ``v0`` (segments,) and add the rest LFP (every placed cell at ``v0``) as sample 0.
+
+        Each step computes ``K @ (V - v0) + LFP_rest``: equal to ``K @ V``, but the
+        mat-vec sees deviations from rest only, which keeps float32 kernels
+        accurate (V itself is about -70 mV, and the LFP a small difference of
+        large terms).
+        """
         import torch
 
-        x = torch.from_numpy(np.tile(np.asarray(v0, dtype=self.recording.dtype), len(self.rows)))
-        self.recording._add(0, self.K @ x.to(self.K.device))
+        v0 = np.asarray(v0, dtype=np.float64)
+        self.rest = torch.as_tensor(self.K_rest @ v0, dtype=torch.float64, device=self.K.device)
+        self.v0 = torch.as_tensor(v0, dtype=self.K.dtype, device=self.K.device)
+        self.recording._add(0, self.rest)
 
-    def record(self, k: int, v) -> None:
-        """Add the LFP of voltages ``v`` (batch × segments, torch, mV at t = k) into sample k − t0."""
-        x = v if self.full else v.index_select(0, self.rows_t)
-        self.recording._add(k - self.recording.t0, self.K @ x.reshape(-1).to(self.K.dtype))
+    def record(self, k: int, v, state=None) -> None:
+        """Add the LFP at t = k into sample k − t0.
+
+        Parameters
+        ----------
+        v : torch.Tensor, shape (batch, segments)
+            The batch's voltages at t = k (mV) ('full' form).
+        state : torch.Tensor
+            The batch's model state after the step ('readout' form).
+        """
+        if self.readout is not None:
+            z = self.readout.features(state)
+            x = z if self.full else z.index_select(0, self.rows_t)
+            value = (self.K @ x.reshape(-1).to(self.K.dtype)).double() + self.offset
+        else:
+            x = v if self.full else v.index_select(0, self.rows_t)
+            dev = (x.to(self.K.dtype) - self.v0).reshape(-1)
+            value = (self.K @ dev).double() + self.rest
+        self.recording._add(k - self.recording.t0, value)
 
 
 class LFPRecording:
@@ -76,13 +165,14 @@ class LFPRecording:
     placements : dict of SurrogateCell to Placement
         This rank's placed cells.
     device, dtype : str
-        Where and in which precision the kernels and the buffer live.
+        Where the kernels and the buffer live, and the precision of the
+        kernels and the per-step mat-vec (the buffer is float64).
     t0 : int
         Start of the current run (ms).
     """
 
     def __init__(self, runner, electrodes, placements: dict, *, morphology=None, dtype: str = "float32",
-                 method: str = "neuron"):
+                 method: str = "neuron", form: str = "auto"):
         from ..lfp import ElectrodeConfig, NetworkLFP, vmem_to_imem_for
 
         if not isinstance(electrodes, ElectrodeConfig):
@@ -92,6 +182,8 @@ class LFPRecording:
             raise NetworkError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         if method not in T_METHODS:
             raise NetworkError(f"method must be one of {T_METHODS}, got {method!r}")
+        if form not in FORMS:
+            raise NetworkError(f"form must be one of {FORMS}, got {form!r}")
         self.runner = runner
         self.electrodes = electrodes
         self.placements = placements
@@ -104,6 +196,14 @@ class LFPRecording:
         by_batch: dict[int, list] = {}
         for cell, placement in placements.items():
             by_batch.setdefault(id(cell._batch), []).append((cell._row, cell, placement))
+        readouts = {}
+        for batch in runner._batches:
+            readout = LinearReadout.of(batch.model) if form in ("auto", "readout") else None
+            if form == "readout" and readout is None and id(batch) in by_batch:
+                raise NetworkError(f"form='readout': model {batch.model.path} has no linear voltage readout (only "
+                                   "an MH surrogate with linear towers, tower_hidden 0, has one); use form='full' or "
+                                   "'auto'")
+            readouts[id(batch)] = readout
         for batch in runner._batches:
             entries = sorted(by_batch.get(id(batch), []), key=lambda e: e[0])
             if not entries:
@@ -113,19 +213,19 @@ class LFPRecording:
             for _, _, placement in entries:
                 net.add_placement(placement)
             rows = np.array([e[0] for e in entries], dtype=np.int64)
-            part = _BatchLFP(self, batch, rows, net.kernels)
-            batch.lfp_parts.append(part)
-            self._parts.append(part)
+            self._parts.append(_BatchLFP(self, batch, rows, net.kernels, readouts[id(batch)]))
+        for part in self._parts:  # only once every batch's kernels are built
+            part.batch.lfp_parts.append(part)
         self._closed = False
 
     # -- buffer --------------------------------------------------------------------
     def _reset(self, k0: int, capacity: int) -> None:
         import torch
 
-        tdtype = torch.float32 if self.dtype == "float32" else torch.float64
         self.t0 = int(k0)
         self._n = 1
-        self._buf = torch.zeros((max(2, capacity), self.electrodes.n_contacts), dtype=tdtype, device=self.device)
+        self._buf = torch.zeros((max(2, capacity), self.electrodes.n_contacts), dtype=torch.float64,
+                                device=self.device)
         for part in self._parts:
             # a batch may have grown since record_lfp (cells added later are not placed)
             part.full = bool(len(part.batch.cells) == len(part.rows)
@@ -147,6 +247,11 @@ class LFPRecording:
     def n_cells(self) -> int:
         """Placed cells on this rank."""
         return len(self.placements)
+
+    @property
+    def forms(self) -> list:
+        """Per model batch with placed cells: 'full' or 'readout'."""
+        return [part.form for part in self._parts]
 
     @property
     def t(self) -> np.ndarray:

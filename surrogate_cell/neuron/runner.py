@@ -52,8 +52,9 @@ class RunnerConfig:
         Torch intra-op threads of this process. None: the CPU cores this
         process may use, at most ``os.cpu_count() // ranks`` (no
         oversubscription under MPI). 0: leave torch's setting alone.
-    spike_rule : str
-        ``'threshold'``: a spike where the predicted somatic voltage (the
+    spike_rule : str or None
+        None (default): the model's own rule (metadata ``spike_rule``, else
+        ``'threshold'``). ``'threshold'``: a spike where the predicted somatic voltage (the
         first ``'soma'`` row of the segment table, row 0 of a HayCell)
         crosses ``model.spike_threshold_mV`` upwards. ``'probability'``:
         where the spike probability crosses ``model.spike_probability``
@@ -75,7 +76,7 @@ class RunnerConfig:
 
     device: str = "cpu"
     torch_threads: int | None = None
-    spike_rule: str = "threshold"
+    spike_rule: str | None = None
     min_netcon_delay_ms: float = 0.1
     warmup_steps: int = 3
     bin_tolerance_ms: float = 1e-9
@@ -83,7 +84,7 @@ class RunnerConfig:
     def validate(self) -> None:
         if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
             raise NetworkError(f"RunnerConfig.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-        if self.spike_rule not in SPIKE_RULES:
+        if self.spike_rule is not None and self.spike_rule not in SPIKE_RULES:
             raise NetworkError(f"RunnerConfig.spike_rule must be one of {SPIKE_RULES}, got {self.spike_rule!r}")
         if not (math.isfinite(self.min_netcon_delay_ms) and self.min_netcon_delay_ms > 0):
             raise NetworkError(f"RunnerConfig.min_netcon_delay_ms must be positive, got {self.min_netcon_delay_ms}")
@@ -148,6 +149,9 @@ class _Batch:
         self.rec_seg: list[int] = []  # segment row of each recorded column
         self.threshold = model.spike_threshold_mV
         self.p_threshold = model.spike_probability
+        self.spike_rule = runner.config.spike_rule or model.metadata.get("spike_rule", "threshold")
+        if self.spike_rule not in SPIKE_RULES:
+            raise NetworkError(f"model {model.path}: unknown spike_rule {self.spike_rule!r} in its metadata")
         self.n_channels = model.n_channels
         self.n_segments = model.n_segments
         soma = np.flatnonzero(np.asarray(model.segments.region) == "soma")
@@ -204,7 +208,7 @@ class _Batch:
         with torch.inference_mode():
             self.state = self.model.module.init_state(B).to(dev)
         self.inputs[:] = 0.0
-        self.prev = np.full(B, self._v0[self.soma_row] if self.runner.config.spike_rule == "threshold" else self._p0)
+        self.prev = np.full(B, self._v0[self.soma_row] if self.spike_rule == "threshold" else self._p0)
         self.t_ms = [float(k0)]
         self.chunks = [self._v0[self.rec_seg_np]]
         self._stacked = None
@@ -223,7 +227,6 @@ class _Batch:
         """Advance bin [k − 1, k). Returns (batch rows, crossing times t* in ms) of new spikes."""
         import torch
 
-        cfg = self.runner.config
         t0 = time.perf_counter()
         with torch.inference_mode():
             if self.runner.device == "cpu":
@@ -237,7 +240,7 @@ class _Batch:
                     x.index_put_((torch.as_tensor(rows, device=dev), torch.as_tensor(chans, device=dev)),
                                  torch.as_tensor(weights, dtype=torch.float32, device=dev), accumulate=True)
             v, p, self.state = self.model.module.step(x, self.state)
-            if cfg.spike_rule == "threshold":
+            if self.spike_rule == "threshold":
                 cur = v[:, self.soma_row].double().cpu().numpy()
             else:
                 cur = p.double().cpu().numpy()
@@ -246,7 +249,7 @@ class _Batch:
             if self.lfp_parts:
                 t1 = time.perf_counter()
                 for part in self.lfp_parts:
-                    part.record(k, v)
+                    part.record(k, v, self.state)
                 self.runner.stats.lfp_s += time.perf_counter() - t1
         if rows.size and self.runner.device == "cpu":
             self.inputs[rows, chans] = 0.0
@@ -254,7 +257,7 @@ class _Batch:
             self.chunks.append(rec)
         self.t_ms.append(float(k))
         self._stacked = None
-        level = self.threshold if cfg.spike_rule == "threshold" else self.p_threshold
+        level = self.threshold if self.spike_rule == "threshold" else self.p_threshold
         prev = self.prev
         crossing = np.flatnonzero((prev < level) & (cur >= level))
         self.prev = cur
@@ -383,7 +386,7 @@ class SurrogateRunner:
         return int(gid) in self._surrogate_gids
 
     def record_lfp(self, electrodes, placements, *, morphology=None, dtype: str = "float32",
-                   method: str = "neuron"):
+                   method: str = "neuron", form: str = "auto"):
         """Record the LFP of placed surrogate cells every 1 ms (from the next ``finitialize``).
 
         Parameters
@@ -405,6 +408,11 @@ class SurrogateRunner:
         method : {'neuron', 'lfpy'}
             Route to T; 'neuron' builds it without touching the simulation
             ('lfpy' calls ``h.finitialize``: only before a run is set up).
+        form : {'auto', 'full', 'readout'}
+            The per-step product, both exact: 'full' kernels on the voltages,
+            or 'readout' kernels on the features of a model whose voltages are
+            a linear readout (MH with linear towers; an error for other
+            models). 'auto': 'readout' where the model has one.
 
         Returns
         -------
@@ -424,7 +432,7 @@ class SurrogateRunner:
 
         self._check_open()
         recording = LFPRecording(self, electrodes, resolve_placements(self, placements), morphology=morphology,
-                                 dtype=dtype, method=method)
+                                 dtype=dtype, method=method, form=form)
         self._lfp.append(recording)
         self._version += 1
         return recording

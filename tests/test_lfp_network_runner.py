@@ -1,0 +1,255 @@
+"""The LFP hooked into the population runner (plain NEURON) and into NetPyNE's cfg.recordLFP.
+
+* plain NEURON: ``record_lfp`` equals ``NetworkLFP.compute`` on the recorded voltages;
+* MPI: two ranks sum to the single-process LFP;
+* NetPyNE: ``sim.allSimData['LFP']`` has NetPyNE's shape and equals the surrogates' LFP
+  (NetworkLFP on their voltages, NetPyNE placement) plus the detailed cells' (NetPyNE's own
+  line-source formula on their ``i_membrane_``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from surrogate_cell.errors import NetworkError
+from surrogate_cell.lfp import ElectrodeError, NetworkLFP, Placement, laminar_probe, vmem_to_imem_for
+from tests.test_netpyne_support import rule_json, run_python  # noqa: F401 (fixtures)
+from tests.test_neuron_support import fresh_runner, hay_segments, probe_path, untrained_path  # noqa: F401
+
+
+def _network(h, pop, keep, seed=3):
+    from surrogate_cell.neuron import connect
+
+    for g, c in pop.cells.items():
+        for j, sec in enumerate(["apic[10]", "dend[3]", "apic[40]", "apic[60]"]):
+            ns = h.NetStim()
+            ns.start, ns.number, ns.interval, ns.noise = 1.0, 1e9, 2.0, 1.0
+            ns.noiseFromRandom123(g, j, seed)
+            keep.append(ns)
+            connect(ns, c.synapse(sec, 0.5, "exc" if j < 3 else "inh"), weight=1.5, delay=1.0)
+
+
+def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noqa: F811
+    """float64: the recorded LFP is NetworkLFP.compute of the recorded voltages (t = 0, 1, ... ms)."""
+    from neuron import h
+
+    from surrogate_cell.neuron import Population, get_runner
+
+    h.load_file("stdrun.hoc")
+    pop = Population(untrained_path, range(4))
+    keep = []
+    _network(h, pop, keep)
+    probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 100.0))
+    placements = {g: Placement((70.0 * g, 15.0 * g, 0.0), (0.0, 0.4 * g, 0.1)) for g in pop.gids}
+    rec64 = pop.record_lfp(probe, placements, dtype="float64")
+    rec32 = pop.record_lfp(probe, placements)
+    sub = get_runner().record_lfp(probe, {pop.cells[1]: placements[1], 3: placements[3]}, dtype="float64")
+    volts = {g: c.record_all() for g, c in pop.cells.items()}
+    h.dt = 0.025
+    h.tstop = 40
+    h.run()
+    net = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
+    for g in pop.gids:
+        net.add_placement(placements[g])
+    V = np.stack([volts[g].v for g in pop.gids])  # (cells, times, segments)
+    want = net.compute(V)
+    got = rec64.lfp()
+    assert got.shape == want.shape == (15, 41)
+    np.testing.assert_array_equal(rec64.t, np.arange(41.0))
+    scale = np.abs(want).max()
+    assert scale > 0 and np.abs(want[:, 1:] - want[:, :1]).max() > 1e-3 * scale  # inputs move the LFP
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(rec32.lfp(), want, rtol=0, atol=1e-5 * scale)
+    part = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
+    part.add_placement(placements[1])
+    part.add_placement(placements[3])
+    np.testing.assert_allclose(sub.lfp(), part.compute(V[[1, 3]]), rtol=0, atol=1e-12 * scale)
+    assert get_runner().stats.lfp_s > 0
+    # a second run starts a new recording
+    h.tstop = 10
+    h.run()
+    assert rec64.lfp().shape == (15, 11)
+    np.testing.assert_allclose(rec64.lfp_at([0.5, 9.25]), np.stack([np.interp([0.5, 9.25], rec64.t, row)
+                                                                   for row in rec64.lfp()]))
+    with pytest.raises(NetworkError, match="recorded 0..10 ms"):
+        rec64.lfp_at([12.0])
+
+
+@pytest.fixture(scope="module")
+def mh_linear_path(tmp_path_factory, hay_segments):  # noqa: F811
+    """An untrained MH surrogate with linear towers: its voltages are a linear readout V = A z + b."""
+    from surrogate_cell.training.export import export_model
+    from surrogate_cell.training.model import ModelConfig, Surrogate
+    from surrogate_cell.training.train import REGION_INDEX
+    from tests.test_neuron_support import channels_of
+
+    seg = hay_segments
+    ch, kind = channels_of(seg)
+    xyz = seg.mid_um[ch[: len(ch) // 2]]
+    cfg = ModelConfig(arch="mh", hidden=16, n_groups=8, tower_hidden=0)
+    module = Surrogate(cfg, xyz, xyz, np.array([REGION_INDEX[str(r)] for r in seg.region]),
+                       np.full(len(seg), -70.0), np.full(len(seg), 5.0))
+    return export_model(module, tmp_path_factory.mktemp("models") / "mh_linear.pt", segments=seg,
+                        channel_segment=ch, channel_kind=kind, arch="mh", config=cfg.to_dict())
+
+
+def test_readout_form_equals_full(fresh_runner, mh_linear_path, untrained_path):  # noqa: F811
+    """A model with a linear readout gets the reduced kernels K_c A (form 'auto'); same LFP as the full form."""
+    from neuron import h
+
+    from surrogate_cell.neuron import Population, get_runner
+
+    h.load_file("stdrun.hoc")
+    pop = Population(mh_linear_path, range(3))
+    keep = []
+    _network(h, pop, keep)
+    probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 200.0))
+    placements = {g: Placement((80.0 * g, 0.0, 20.0), (0.0, 0.5 * g, 0.0)) for g in pop.gids}
+    auto = pop.record_lfp(probe, placements)
+    full = pop.record_lfp(probe, placements, form="full", dtype="float64")
+    sub = get_runner().record_lfp(probe, {2: placements[2]}, form="readout", dtype="float64")
+    assert (auto.forms, full.forms, sub.forms) == (["readout"], ["full"], ["readout"])
+    volts = {g: c.record_all() for g, c in pop.cells.items()}
+    h.dt = 0.025
+    h.tstop = 30
+    h.run()
+    net = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
+    for g in pop.gids:
+        net.add_placement(placements[g])
+    want = net.compute(np.stack([volts[g].v for g in pop.gids]))
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(full.lfp(), want, rtol=0, atol=1e-12 * scale)
+    # the readout form is exact in z; the model's float32 voltages differ from A z + b by float32 rounding
+    np.testing.assert_allclose(auto.lfp(), want, rtol=0, atol=1e-5 * scale)
+    one = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
+    one.add_placement(placements[2])
+    np.testing.assert_allclose(sub.lfp(), one.compute(volts[2].v[None]), rtol=0, atol=1e-5 * scale)
+    other = Population(untrained_path, [10])
+    with pytest.raises(NetworkError, match="no linear voltage readout"):
+        get_runner().record_lfp(probe, {other.cells[10]: (0.0, 0.0, 300.0)}, form="readout")
+
+
+def test_record_lfp_bad_input(fresh_runner, probe_path):  # noqa: F811
+    from surrogate_cell.neuron import Population, get_runner
+
+    pop = Population(probe_path, range(2))
+    probe = laminar_probe(x_um=40.0, z_um=0.0, y_um=np.array([0.0, 500.0]))
+    runner = get_runner()
+    with pytest.raises(NetworkError, match="gid 7 is no surrogate cell"):
+        runner.record_lfp(probe, {7: (0.0, 0.0, 0.0)})
+    with pytest.raises(NetworkError, match="ElectrodeConfig"):
+        runner.record_lfp([[0.0, 0.0, 0.0]], {0: (0.0, 0.0, 0.0)})
+    with pytest.raises(NetworkError, match="dtype"):
+        runner.record_lfp(probe, {0: (0.0, 0.0, 0.0)}, dtype="float16")
+    with pytest.raises(NetworkError, match="no placement for gid"):
+        pop.record_lfp(probe, {0: (0.0, 0.0, 0.0)})
+    with pytest.raises(ElectrodeError, match="inside"):
+        runner.record_lfp(laminar_probe(x_um=0.0, z_um=0.0, y_um=np.array([0.0])), {0: (0.0, 0.0, 0.0)})
+
+
+MPI_SCRIPT = """
+import json, sys
+import numpy as np
+from surrogate_cell.mechanisms import load_mechanisms
+load_mechanisms()
+from neuron import h
+h.nrnmpi_init()
+from surrogate_cell.lfp import Placement, laminar_probe
+from surrogate_cell.neuron import Population
+from tests.test_lfp_network_runner import _network
+from tests.test_netpyne_support import emit
+h.load_file("stdrun.hoc")
+pc = h.ParallelContext()
+pop = Population(sys.argv[1], range(6))
+keep = []
+_network(h, pop, keep)
+probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 200.0))
+rec = pop.record_lfp(probe, lambda g: Placement((50.0 * g, 0.0, 0.0), (0.0, 0.3 * g, 0.0)), dtype="float64")
+pc.set_maxstep(10)
+h.dt = 0.025
+h.stdinit()
+pc.psolve(30)
+lfp = rec.lfp()      # collective
+if pc.id() == 0:
+    emit({"nhost": int(pc.nhost()), "local": len(pop.cells), "lfp": lfp.tolist()})
+pc.barrier()
+pc.done()
+h.quit()
+"""
+
+
+def test_runner_lfp_mpi_sum(untrained_path):  # noqa: F811
+    one = run_python(MPI_SCRIPT, untrained_path, timeout=120)
+    two = run_python(MPI_SCRIPT, untrained_path, ranks=2, timeout=120)
+    assert (one["nhost"], one["local"], two["nhost"], two["local"]) == (1, 6, 2, 3)
+    a, b = np.array(one["lfp"]), np.array(two["lfp"])
+    assert a.shape == (8, 31)
+    # the float32 model runs batches of 6 vs 3 cells: its voltages agree to float32 rounding, not bit for bit
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * np.abs(a).max())
+
+
+NETPYNE_SCRIPT = """
+import json, sys
+import numpy as np
+from neuron import h
+from netpyne import specs, sim
+import surrogate_cell.netpyne as scn
+from surrogate_cell.lfp import NetworkLFP, vmem_to_imem_for
+from surrogate_cell.lfp.netpyne import netpyne_cell_placement, netpyne_electrodes, netpyne_reference_lfp
+from tests.test_netpyne_support import column, emit
+netParams, cfg = column(sys.argv[1], n_pyr=3, n_int=2, duration=50, record_step=0.2)
+scn.swap(netParams, "L5PC", sys.argv[2], config=scn.SwapConfig(lfp_dtype="float64"))
+positions = [[50, 800, 20], [50, 1000, 20], [50, 1200, 20], [-100, 600, 0]]
+cfg.recordLFP = positions
+sim.create(netParams, cfg)
+cells = scn.surrogate_cells()
+volts = {g: c.record_all() for g, c in cells.items()}
+ints = [c for c in sim.net.cells if type(c).__name__ == "CompartCell"]
+imem = {c.gid: [h.Vector().record(seg._ref_i_membrane_, cfg.recordStep) for s in c.secs.values()
+                for seg in s["hObj"]] for c in ints}
+sim.simulate()
+sim.analyze()
+lfp = np.asarray(sim.allSimData["LFP"])
+n = lfp.shape[0]
+times = (np.arange(n) + 1) * cfg.recordStep
+model = next(iter(cells.values())).model
+net = NetworkLFP(netpyne_electrodes(positions), model.segments, vmem_to_imem_for(model.segments))
+gids = sorted(cells)
+for g in gids:
+    net.add_placement(netpyne_cell_placement(sim, sim.net.cells[sim.net.gid2lid[g]]))
+V = np.stack([volts[g].v for g in gids])
+sur = net.compute(V)                                    # (contacts, 0..50 ms)
+t_ms = volts[gids[0]].t
+sur_at = np.stack([np.interp(times, t_ms, row) for row in sur]).T
+det = netpyne_reference_lfp(sim, {g: np.array(v)[:, 1:n + 1] for g, v in imem.items()}, positions)
+emit({"shape": list(lfp.shape), "lfp": lfp.tolist(), "sur": sur_at.tolist(), "det": det.tolist(),
+      "recordLFP": sim.cfg.recordLFP, "spikes": len(sim.allSimData["spkt"])})
+"""
+
+
+def test_netpyne_lfp_adds_surrogates_to_detailed(rule_json, untrained_path):  # noqa: F811
+    """cfg.recordLFP with surrogates: NetPyNE's shape (samples at (k+1)·recordStep, electrodes), the
+    surrogates' LFP in NetPyNE's placement and electrode conventions plus the detailed cells'."""
+    res = run_python(NETPYNE_SCRIPT, rule_json, untrained_path, timeout=150)
+    lfp, sur, det = (np.array(res[k]) for k in ("lfp", "sur", "det"))
+    assert res["shape"] == [250, 4] and sur.shape == det.shape == lfp.shape
+    assert res["recordLFP"] == [[50, 800, 20], [50, 1000, 20], [50, 1200, 20], [-100, 600, 0]]
+    assert np.abs(sur).max() > 0 and np.abs(det).max() > 0
+    np.testing.assert_allclose(lfp, sur + det, rtol=0, atol=1e-9 * np.abs(lfp).max())
+
+
+def test_bench_lfp_json(probe_path):  # noqa: F811
+    """``surrogate-cell bench lfp`` runs the same network with and without LFP and reports the ratio."""
+    import json
+
+    from tests.conftest import run_cli
+
+    proc = run_cli("bench", "lfp", "--model", probe_path, "--cells", "3", "--ms", "5", "--repeats", "1",
+                   "--inputs", "5", "--recurrent", "1", "--contacts", "4", "--threads", "1", "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    fig = json.loads(proc.stdout)
+    row = fig["results"][0]
+    assert fig["benchmark"] == "lfp" and row["cells"] == 3
+    assert row["ratio"] == row["with_lfp_s"] / row["without_lfp_s"]
+    assert row["runs"]["with"][0]["lfp_samples"] == 6 and row["lfp_ms_per_sim_ms"] > 0
+    assert row["runs"]["without"][0]["lfp_ms_per_sim_ms"] == 0

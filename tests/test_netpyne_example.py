@@ -1,0 +1,34 @@
+"""examples/netpyne_column.py runs end to end, small (detailed and swapped, one figure)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from tests.conftest import ROOT
+from tests.test_neuron_support import hay_segments, probe_path  # noqa: F401 (fixtures)
+
+EXAMPLE = ROOT / "examples" / "netpyne_column.py"
+
+
+def test_netpyne_column_example_runs(probe_path, tmp_path):  # noqa: F811
+    out = tmp_path / "column"
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", str(probe_path), "--out", str(out),
+                           "--cells", "2", "--inh", "1", "--duration-ms", "30"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name in ("l5pc_rule.json", "detailed.npz", "surrogate.npz", "comparison.png"):
+        assert (out / name).stat().st_size > 0, name
+    det, sur = np.load(out / "detailed.npz"), np.load(out / "surrogate.npz")
+    assert det["lfp"].shape == sur["lfp"].shape == (60, 5)
+    assert det["V_soma/cell_0"].shape == sur["V_soma/cell_0"].shape == det["t"].shape
+    assert len(sur["spkt"]) > 0
+
+
+def test_netpyne_column_example_bad_model(tmp_path):
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", str(tmp_path / "missing.pt"), "--out",
+                           str(tmp_path / "o"), "--cells", "1", "--duration-ms", "10"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "netpyne_column: error: model file not found" in proc.stderr and "Traceback" not in proc.stderr
