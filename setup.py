@@ -24,6 +24,6 @@ setup(
         "surrogate_cell._mod": "mod",
         "surrogate_cell.training": "training",
     },
-    package_data={"surrogate_cell._mod": ["*.mod"]},
+    package_data={"surrogate_cell._mod": ["*.mod"], "surrogate_cell": ["default_model/*.pt"]},
     include_package_data=False,
 )

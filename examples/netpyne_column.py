@@ -37,12 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-TRACES = {  # label: (section of the imported rule, location)
-    "V_soma": ("soma_0", 0.5),
-    "V_trunk": ("apic_5", 0.5),
-    "V_basal": ("dend_3", 0.5),
-}
-LFP_DEPTHS_UM = (400.0, 600.0, 800.0, 1000.0, 1200.0)  # NetPyNE y (depth): the soma layer is at 1000 µm
+from surrogate_cell.netpyne.column import TRACES, ColumnConfig, column_spec, hay_rule
+
+LFP_DEPTHS_UM = ColumnConfig().lfp_depths_um
 
 
 def parse_args(argv=None):
@@ -58,68 +55,10 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def hay_rule(out: Path) -> Path:
-    """The detailed HayCell as a NetPyNE cell rule (importCellParams from a Python file), saved as JSON."""
-    path = out / "l5pc_rule.json"
-    if path.is_file():
-        return path
-    from netpyne import specs
-
-    cell_file = out / "hay_cell.py"
-    cell_file.write_text("from surrogate_cell.cells import HayCell  # the project's detailed L5PC\n")
-    netParams = specs.NetParams()
-    netParams.importCellParams("L5PC", fileName=str(cell_file), cellName="HayCell")
-    netParams.saveCellParamsRule("L5PC", str(path))
-    return path
-
-
 def column(rule: Path, args):
     """(netParams, cfg) of the column; the pyramidal rule is 'L5PC'."""
-    from netpyne import specs
-
-    n_inh = args.inh if args.inh is not None else max(1, args.cells // 3)
-    netParams = specs.NetParams()
-    netParams.sizeX, netParams.sizeY, netParams.sizeZ = 300, 1400, 300
-    netParams.loadCellParamsRule("L5PC", str(rule))
-    netParams.cellParams["FS"] = {"secs": {"soma": {
-        "geom": {"diam": 15, "L": 15, "Ra": 100, "cm": 1},
-        "mechs": {"hh": {"gnabar": 0.12, "gkbar": 0.036, "gl": 0.0003, "el": -70}}}}}
-    netParams.popParams["L5"] = {"cellType": "L5PC", "numCells": args.cells, "yRange": [950, 1050]}
-    netParams.popParams["FS"] = {"cellType": "FS", "numCells": n_inh, "yRange": [800, 1100]}
-    netParams.synMechParams["AMPANMDA"] = {"mod": "sc_AMPANMDA"}       # the HayCell's synapses (e 0 mV)
-    netParams.synMechParams["GABAA"] = {"mod": "sc_GABAA"}             # (e -80 mV)
-    netParams.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 3.0, "e": 0}
-    netParams.stimSourceParams["bkg"] = {"type": "NetStim", "rate": args.bkg_rate, "noise": 1.0}
-    netParams.stimTargetParams["bkg->L5 apical"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "apical",
-                                                     "synsPerConn": 40, "weight": 1.0, "delay": 1,
-                                                     "synMech": "AMPANMDA"}
-    netParams.stimTargetParams["bkg->L5 basal"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "basal",
-                                                    "synsPerConn": 30, "weight": 1.0, "delay": 1,
-                                                    "synMech": "AMPANMDA"}
-    netParams.stimTargetParams["bkg->FS"] = {"source": "bkg", "conds": {"pop": "FS"}, "sec": "soma", "loc": 0.5,
-                                              "synsPerConn": 1, "weight": 0.03, "delay": 1, "synMech": "exc"}
-    netParams.connParams["L5->L5"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "L5"}, "probability": 0.5,
-                                      "sec": "apical", "synsPerConn": 5, "weight": 1.0, "delay": 2.0,
-                                      "synMech": "AMPANMDA"}
-    netParams.connParams["L5->FS"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "FS"}, "probability": 0.8,
-                                      "sec": "soma", "loc": 0.5, "weight": 0.01, "delay": 1.5, "synMech": "exc"}
-    netParams.connParams["FS->L5"] = {"preConds": {"pop": "FS"}, "postConds": {"pop": "L5"}, "probability": 0.8,
-                                      "sec": "basal", "synsPerConn": 10, "weight": 1.0, "delay": 1.5,
-                                      "synMech": "GABAA"}
-    cfg = specs.SimConfig()
-    cfg.duration, cfg.dt, cfg.recordStep = float(round(args.duration_ms)), 0.025, 0.5
-    cfg.hParams = {"celsius": 34.0, "v_init": -75.0}
-    cfg.seeds = {"conn": args.seed, "stim": args.seed, "loc": args.seed, "cell": args.seed}
-    cfg.recordCells = [("L5", list(range(min(args.cells, 3)))), ("FS", [0])]
-    cfg.recordTraces = {k: {"sec": sec, "loc": x, "var": "v", "conds": {"pop": "L5"}}
-                        for k, (sec, x) in TRACES.items()}
-    cfg.recordTraces["V_fs"] = {"sec": "soma", "loc": 0.5, "var": "v", "conds": {"pop": "FS"}}
-    cfg.recordLFP = [[150.0, y, 150.0] for y in LFP_DEPTHS_UM]
-    cfg.verbose = False
-    cfg.printPopAvgRates = True
-    cfg.saveJson = cfg.savePickle = False
-    cfg.analysis = {}
-    return netParams, cfg
+    return column_spec(rule, ColumnConfig(n_l5=args.cells, n_fs=args.inh, duration_ms=args.duration_ms,
+                                          bkg_rate_hz=args.bkg_rate, seed=args.seed))
 
 
 def run(netParams, cfg, label: str, out: Path) -> dict | None:

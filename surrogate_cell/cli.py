@@ -17,6 +17,7 @@ from .errors import SurrogateCellError
 
 #: Command modules, in the order ``--help`` lists them.
 COMMANDS = (
+    "surrogate_cell.commands.demo",
     "surrogate_cell.commands.build_mechanisms",
     "surrogate_cell.commands.protocols",
     "surrogate_cell.commands.generate",

@@ -12,7 +12,7 @@ import torch
 
 from .evaluate import evaluate, plot_region_swarm, public_figures
 from .export import export_model
-from .metrics import evaluate_traces, spikes_from_voltage
+from .metrics import evaluate_traces, upward_crossings
 from .model import ModelConfig, count_parameters
 from .reference import PaperTCN
 from .train import TrainConfig, split_sims, train, voltage_normalisation
@@ -129,7 +129,7 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
     ref = train_reference(dataset, out / "paper", train_cfg, minutes_each, progress=progress)
     sim = int(ref["val_sims"][0]) if len(ref["val_sims"]) else 0
     v_true, v_pred, spikes = free_run_reference(ref, dataset, sim, min(ref_rollout_ms, dataset.sim_ms))
-    figs = evaluate_traces([v_true], [v_pred], [spikes], [spikes_from_voltage(v_pred[:, 0])],
+    figs = evaluate_traces([v_true], [v_pred], [spikes], [upward_crossings(v_pred[:, 0], -10.0)],
                            [np.zeros(len(v_true))], dataset.segments.region)
     C, N = len(dataset.channel_segment), len(dataset.segments)
     ref_fn = lambda b: ref["model"](torch.zeros(b, 100, C), torch.zeros(b, 100, N))

@@ -11,7 +11,7 @@ import torch
 from surrogate_cell.errors import SurrogateCellError
 from surrogate_cell.model import SurrogateModel
 
-from .metrics import evaluate_traces, spikes_from_probability
+from .metrics import evaluate_traces, upward_crossings
 
 
 def check_compatible(model: SurrogateModel, dataset) -> None:
@@ -54,7 +54,10 @@ def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = Non
     v_pred, prob = free_run(model, x)
     true_v = [w[1] for w in windows]
     true_sp = [np.asarray(w[2]) for w in windows]
-    pred_sp = [spikes_from_probability(p, model.spike_probability) for p in prob]
+    if spike_rule(model) == "probability":
+        pred_sp = [upward_crossings(p, model.spike_probability) for p in prob]
+    else:
+        pred_sp = [upward_crossings(v[:, 0], model.spike_threshold_mV) for v in v_pred]
     out = evaluate_traces(true_v, list(v_pred), true_sp, pred_sp, list(prob), dataset.segments.region)
     out["simulated_s"] = len(sims) * T / 1000.0
     out["_traces"] = {"true_v": true_v, "pred_v": v_pred, "prob": prob, "true_spikes": true_sp,
@@ -62,9 +65,50 @@ def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = Non
     return out
 
 
+@torch.no_grad()
+def calibrate_spike_probability(model, dataset, sims, grid=None) -> dict:
+    """Choose the spike-probability level on ``sims`` (free-running from rest).
+
+    Picks the level that maximises F1 at ±5 ms minus the relative rate error,
+    so that the surrogate fires at the right rate with the best timing.
+    ``model`` is a training :class:`~surrogate_cell.training.model.Surrogate`.
+    """
+    from .metrics import prf
+
+    grid = np.round(np.arange(0.1, 0.96, 0.05), 2) if grid is None else grid
+    windows = [dataset.window(int(s), 0, dataset.sim_ms) for s in sims]
+    x = torch.from_numpy(np.stack([w[0] for w in windows])).float()
+    model.eval()
+    _, logit, _, _ = model(x, model.init_state(x.shape[0]))
+    prob = torch.sigmoid(logit).numpy()
+    true = [np.asarray(w[2]) for w in windows]
+    n_true = sum(len(t) for t in true)
+    best = {"level": 0.5, "objective": -np.inf}
+    for level in grid:
+        pred = [upward_crossings(p, float(level)) for p in prob]
+        n_pred = sum(len(p) for p in pred)
+        f1 = prf(np.concatenate([t + i * 1e6 for i, t in enumerate(true)]),
+                 np.concatenate([p + i * 1e6 for i, p in enumerate(pred)]), 5.0)[2]
+        rate_err = abs(n_pred - n_true) / max(n_true, 1)
+        if f1 - rate_err > best["objective"]:
+            best = {"level": float(level), "objective": float(f1 - rate_err), "f1_5ms": float(f1),
+                    "rate_error": float(rate_err)}
+    return best
+
+
+def spike_rule(model: SurrogateModel) -> str:
+    """How the model's spikes are read: ``'probability'`` or ``'threshold'`` (metadata ``spike_rule``)."""
+    return model.metadata.get("spike_rule", "threshold")
+
+
 def public_figures(result: dict) -> dict:
-    """The JSON-able figures of :func:`evaluate` (drops traces and per-segment arrays)."""
-    return {k: v for k, v in result.items() if not k.startswith("_") and k != "per_segment_rmse_mv"}
+    """The JSON-able figures of :func:`evaluate` (drops traces and per-segment arrays; NaN → None)."""
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return None if isinstance(v, float) and v != v else v
+
+    return {k: clean(v) for k, v in result.items() if not k.startswith("_") and k != "per_segment_rmse_mv"}
 
 
 def plot_evaluation(result: dict, segments, folder, title: str = "") -> list:

@@ -125,20 +125,14 @@ def evaluate_traces(true_v: list, pred_v: list, true_spikes: list, pred_spikes: 
     return out
 
 
-def spikes_from_probability(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """Predicted spike times (ms): bin centres k + 0.5 where the probability crosses ``threshold`` upwards."""
-    above = prob >= threshold
-    onsets = np.flatnonzero(above & ~np.concatenate([[False], above[:-1]]))
-    return onsets + 0.5
+def upward_crossings(trace: np.ndarray, level: float) -> np.ndarray:
+    """Upward crossings of ``level`` by a 1 ms trace, interpolated linearly (ms).
 
-
-def spikes_from_voltage(v_soma: np.ndarray, threshold_mV: float = -10.0) -> np.ndarray:
-    """Upward threshold crossings of a 1 ms voltage trace, linearly interpolated (ms).
-
-    Sample k is the voltage at t = k + 1 ms (end of bin k).
+    Sample k is the value at the end of bin k (t = k + 1 ms); the value before
+    sample 0 is taken equal to sample 0. A crossing between samples k − 1 and k
+    lies in [k, k + 1] ms, exactly as the NEURON runner times it.
     """
-    v = np.concatenate([[v_soma[0]], v_soma])
-    t = np.arange(len(v), dtype=float)  # t of sample i is i ms (sample 0: start)
-    up = np.flatnonzero((v[:-1] < threshold_mV) & (v[1:] >= threshold_mV))
-    frac = (threshold_mV - v[up]) / (v[up + 1] - v[up])
-    return t[up] + frac
+    v = np.concatenate([[trace[0]], trace]).astype(np.float64)
+    up = np.flatnonzero((v[:-1] < level) & (v[1:] >= level))
+    frac = (level - v[up]) / (v[up + 1] - v[up])
+    return up + np.clip(frac, 0.0, 1.0)

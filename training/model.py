@@ -171,6 +171,27 @@ class GRUExperts(nn.Module):
         c = torch.tanh(gi[..., 2 * H:] + r * gh[..., 2 * H:])
         return (1.0 - u) * c + u * h
 
+    def sequence(self, x: Tensor, h0: Tensor) -> Tensor:
+        """Run all experts over a window at once (one fused GRU, C++ time loop).
+
+        x (B, T, F), h0 (B, n, H) → hidden states (B, T, n, H). The experts are
+        one GRU whose recurrent weights are block-diagonal, so they stay independent.
+        """
+        n, H = self.n, self.hidden
+        # PyTorch's gate layout: rows [r; z; n] of width n*H, expert-major inside each gate
+        w_ih = self.w_ih.reshape(n, 3, H, -1).transpose(0, 1).reshape(3 * n * H, -1)
+        b_ih = self.b_ih.reshape(n, 3, H).transpose(0, 1).reshape(-1)
+        b_hh = self.b_hh.reshape(n, 3, H).transpose(0, 1).reshape(-1)
+        w_hh_g = self.w_hh.reshape(n, 3, H, H).transpose(0, 1)  # (3, n, H, H)
+        w_hh = torch.zeros(3, n * H, n * H, dtype=x.dtype, device=x.device)
+        for e in range(n):
+            w_hh[:, e * H:(e + 1) * H, e * H:(e + 1) * H] = w_hh_g[:, e]
+        w_hh = w_hh.reshape(3 * n * H, n * H)
+        B, T = x.shape[0], x.shape[1]
+        out, _ = torch.gru(x, h0.reshape(1, B, n * H), [w_ih, w_hh, b_ih, b_hh], True, 1, 0.0,
+                           self.training, False, True)
+        return out.reshape(B, T, n, H)
+
     def readout(self, h: Tensor) -> Tensor:
         """h (..., n, H) → expert outputs (..., n, D)."""
         return torch.tanh(torch.einsum("...nh,ndh->...nd", h, self.w_out) + self.b_out)
@@ -315,13 +336,10 @@ class Surrogate(nn.Module):
         h = state[:, self.n_feat:].reshape(-1, self.n_experts, self.hidden)
         a, a_last = self.traces(self._group(x), a0)
         feat = self._features(a)
-        gi = self.experts.input_gates(feat)  # (B, T, E, 3H)
-        hs: List[Tensor] = []
-        for t in range(x.shape[1]):
-            h = self.experts.cell(gi[:, t], h)
-            hs.append(h)
         B, T = x.shape[0], x.shape[1]
-        H = torch.stack(hs, dim=1).reshape(B * T, self.n_experts, self.hidden)
+        hs = self.experts.sequence(feat, h)  # (B, T, E, H)
+        h = hs[:, -1]
+        H = hs.reshape(B * T, self.n_experts, self.hidden)
         v, spike, e = self._readout(feat.reshape(B * T, -1), H)
         return (v.reshape(B, T, -1), spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1),
                 torch.cat([a_last, h.flatten(1)], dim=1))

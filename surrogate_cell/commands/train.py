@@ -32,6 +32,8 @@ def register(sub, formatter):
     p.add_argument("--groups", type=int, default=32, help="learned input groups per sign")
     p.add_argument("--hidden", type=int, default=96, help="GRU width per expert")
     p.add_argument("--experts", type=int, default=4)
+    p.add_argument("--expert-dim", type=int, default=16, help="expert output width read by the towers")
+    p.add_argument("--tower-hidden", type=int, default=8, help="hidden units per tower (0: linear towers)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -44,7 +46,7 @@ def run(args) -> int:
 
     from ..data import Dataset
     from ..errors import SurrogateCellError
-    from ..training.evaluate import plot_training_log
+    from ..training.evaluate import calibrate_spike_probability, plot_training_log
     from ..training.export import export_model
     from ..training.model import ModelConfig
     from ..training.train import TrainConfig, train
@@ -53,17 +55,20 @@ def run(args) -> int:
         raise SurrogateCellError(f"--lbtw must lie in [0, 1], got {args.lbtw}")
     dataset = Dataset(args.data)
     model_cfg = ModelConfig(arch=args.arch, n_groups=args.groups, hidden=args.hidden, n_experts=args.experts,
-                            seed=args.seed)
+                            expert_dim=args.expert_dim, tower_hidden=args.tower_hidden, seed=args.seed)
     cfg = TrainConfig(max_minutes=args.minutes, max_steps=args.steps, eval_every=args.eval_every,
                       batch_size=args.batch_size, window_ms=args.window_ms, lr=args.lr,
                       lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads)
     result = train(dataset, args.out, model_cfg, cfg, progress=not args.no_progress)
     out = Path(args.out)
+    calib = calibrate_spike_probability(result["model"], dataset,
+                                        result["val_sims"] if len(result["val_sims"]) else result["train_sims"])
     path = export_model(result["model"], out / "model.pt", segments=dataset.segments,
                         channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
                         arch=args.arch, config={"model": model_cfg.to_dict(), "train": cfg.to_dict()},
-                        data_digest=dataset.digest,
-                        extra={"train_sims": [int(s) for s in result["train_sims"]],
+                        data_digest=dataset.digest, spike_probability=calib["level"],
+                        extra={"spike_rule": "probability", "spike_calibration": calib,
+                               "train_sims": [int(s) for s in result["train_sims"]],
                                "val_sims": [int(s) for s in result["val_sims"]]})
     plot_training_log(out / "log.csv", out)
     summary = {"model": str(path), "arch": args.arch, "lbtw": args.lbtw, "steps": result["steps"],

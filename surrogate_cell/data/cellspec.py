@@ -87,16 +87,8 @@ def dendritic_rows(segments: SegmentTable) -> np.ndarray:
 
 
 def table_digest(segments: SegmentTable) -> str:
-    """sha256 (hex) of a segment table's contents: each field's name, dtype,
-    shape and little-endian bytes, in the dataclass's field order."""
-    digest = hashlib.sha256()
-    for name, arr in segments.to_dict().items():
-        arr = np.ascontiguousarray(arr)
-        if arr.dtype.kind in "fiu":
-            arr = arr.astype(arr.dtype.newbyteorder("<"))
-        digest.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
-        digest.update(arr.tobytes())
-    return digest.hexdigest()
+    """The cell's identity: :meth:`SegmentTable.digest` (also what models record as ``cell_digest``)."""
+    return segments.digest()
 
 
 def _used_mod_files(hay: bool) -> list[Path]:

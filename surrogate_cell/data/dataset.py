@@ -129,6 +129,25 @@ class Dataset:
             raise DataError(f"simulation {sim} out of range 0..{self.n_sims - 1}")
         return int(sim)
 
+    @property
+    def channel_segment(self) -> np.ndarray:
+        """Segment-table row of each input channel."""
+        return self.channels.segment
+
+    @property
+    def channel_kind(self) -> np.ndarray:
+        """``'exc'`` or ``'inh'`` per input channel."""
+        return self.channels.kind
+
+    @property
+    def digest(self) -> str:
+        """Content digest of the file (as ``surrogate-cell inspect`` prints it); computed once."""
+        if getattr(self, "_digest", None) is None:
+            from .store import data_digest
+
+            self._digest = data_digest(self.path)
+        return self._digest
+
     def spike_times(self, sim: int) -> np.ndarray:
         """Somatic spike times of simulation ``sim`` (ms from its recorded start)."""
         sim = self._check_sim(sim)

@@ -1,0 +1,100 @@
+"""A small cortical column as an ordinary NetPyNE specification (used by the demo and examples).
+
+L5 pyramidal cells are the project's detailed :class:`~surrogate_cell.cells.HayCell`,
+imported the way NetPyNE users import a cell (``importCellParams`` from a
+Python file holding the class, saved as a JSON rule); fast-spiking interneurons
+are single Hodgkin–Huxley compartments. Background NetStims drive the
+pyramidal cells' apical and basal trees and the interneurons; pyramidal cells
+excite each other (apical tree) and the interneurons, which inhibit the
+pyramidal cells (basal tree). A laminar probe records the LFP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: recorded compartments of the pyramidal cells: label → (section of the imported rule, x)
+TRACES = {"V_soma": ("soma_0", 0.5), "V_trunk": ("apic_5", 0.5), "V_basal": ("dend_3", 0.5)}
+
+
+@dataclass
+class ColumnConfig:
+    """Size, drive and recording of the column (rates in Hz, times in ms, positions in µm)."""
+
+    n_l5: int = 5
+    n_fs: int | None = None  # default: n_l5 // 3, at least 1
+    duration_ms: float = 500.0
+    bkg_rate_hz: float = 50.0
+    seed: int = 1
+    lfp_depths_um: tuple = (400.0, 600.0, 800.0, 1000.0, 1200.0)  # NetPyNE y (depth); somata near 1000 µm
+    record_cells: int = 3
+    record_step_ms: float = 0.5
+
+    @property
+    def fs_cells(self) -> int:
+        return self.n_fs if self.n_fs is not None else max(1, self.n_l5 // 3)
+
+
+def hay_rule(folder: str | Path) -> Path:
+    """The detailed HayCell as a NetPyNE cell rule (``importCellParams`` of a Python class), saved as JSON."""
+    folder = Path(folder)
+    path = folder / "l5pc_rule.json"
+    if path.is_file():
+        return path
+    from netpyne import specs
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cell_file = folder / "hay_cell.py"
+    cell_file.write_text("from surrogate_cell.cells import HayCell  # the project's detailed L5PC\n")
+    net = specs.NetParams()
+    net.importCellParams("L5PC", fileName=str(cell_file), cellName="HayCell")
+    net.saveCellParamsRule("L5PC", str(path))
+    return path
+
+
+def column_spec(rule: str | Path, cc: ColumnConfig):
+    """``(netParams, cfg)`` of the column; the pyramidal rule is ``'L5PC'``."""
+    from netpyne import specs
+
+    net = specs.NetParams()
+    net.sizeX, net.sizeY, net.sizeZ = 300, 1400, 300
+    net.loadCellParamsRule("L5PC", str(rule))
+    net.cellParams["FS"] = {"secs": {"soma": {
+        "geom": {"diam": 15, "L": 15, "Ra": 100, "cm": 1},
+        "mechs": {"hh": {"gnabar": 0.12, "gkbar": 0.036, "gl": 0.0003, "el": -70}}}}}
+    net.popParams["L5"] = {"cellType": "L5PC", "numCells": cc.n_l5, "yRange": [950, 1050]}
+    net.popParams["FS"] = {"cellType": "FS", "numCells": cc.fs_cells, "yRange": [800, 1100]}
+    net.synMechParams["AMPANMDA"] = {"mod": "sc_AMPANMDA"}  # the HayCell's synapses (e 0 mV)
+    net.synMechParams["GABAA"] = {"mod": "sc_GABAA"}  # (e -80 mV)
+    net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 3.0, "e": 0}
+    net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": cc.bkg_rate_hz, "noise": 1.0}
+    net.stimTargetParams["bkg->L5 apical"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "apical",
+                                               "synsPerConn": 40, "weight": 1.0, "delay": 1, "synMech": "AMPANMDA"}
+    net.stimTargetParams["bkg->L5 basal"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "basal",
+                                              "synsPerConn": 30, "weight": 1.0, "delay": 1, "synMech": "AMPANMDA"}
+    net.stimTargetParams["bkg->FS"] = {"source": "bkg", "conds": {"pop": "FS"}, "sec": "soma", "loc": 0.5,
+                                        "synsPerConn": 1, "weight": 0.03, "delay": 1, "synMech": "exc"}
+    p_l5 = min(0.5, 10.0 / max(1, cc.n_l5))  # about 10 recurrent partners per cell at any size
+    net.connParams["L5->L5"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "L5"}, "probability": p_l5,
+                                "sec": "apical", "synsPerConn": 5, "weight": 1.0, "delay": 2.0,
+                                "synMech": "AMPANMDA"}
+    net.connParams["L5->FS"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "FS"},
+                                "probability": min(0.8, 20.0 / max(1, cc.n_l5)),
+                                "sec": "soma", "loc": 0.5, "weight": 0.01, "delay": 1.5, "synMech": "exc"}
+    net.connParams["FS->L5"] = {"preConds": {"pop": "FS"}, "postConds": {"pop": "L5"},
+                                "probability": min(0.8, 8.0 / cc.fs_cells),
+                                "sec": "basal", "synsPerConn": 10, "weight": 1.0, "delay": 1.5, "synMech": "GABAA"}
+    cfg = specs.SimConfig()
+    cfg.duration, cfg.dt, cfg.recordStep = float(round(cc.duration_ms)), 0.025, cc.record_step_ms
+    cfg.hParams = {"celsius": 34.0, "v_init": -75.0}
+    cfg.seeds = {"conn": cc.seed, "stim": cc.seed, "loc": cc.seed, "cell": cc.seed}
+    cfg.recordCells = [("L5", list(range(min(cc.n_l5, cc.record_cells)))), ("FS", [0])]
+    cfg.recordTraces = {k: {"sec": sec, "loc": x, "var": "v", "conds": {"pop": "L5"}} for k, (sec, x) in TRACES.items()}
+    cfg.recordTraces["V_fs"] = {"sec": "soma", "loc": 0.5, "var": "v", "conds": {"pop": "FS"}}
+    cfg.recordLFP = [[150.0, y, 150.0] for y in cc.lfp_depths_um]
+    cfg.verbose = False
+    cfg.printPopAvgRates = False
+    cfg.printRunTime = False
+    cfg.saveJson = cfg.savePickle = False
+    cfg.analysis = {}
+    return net, cfg
