@@ -13,6 +13,7 @@ BENCHMARKS = (
     "surrogate_cell.data.bench",
     "surrogate_cell.neuron.bench",
     "surrogate_cell.neuron.lfp_bench",
+    "surrogate_cell.training.bench",
 )
 
 EXAMPLES = """
@@ -20,11 +21,13 @@ examples:
   surrogate-cell bench generate --json
   surrogate-cell bench generate --sims 4 --sim-seconds 2 --morphology cell1.asc
   surrogate-cell bench network --model l5pc.pt --cells 10,100,1000 --json
+  surrogate-cell bench lfp --cells 100,1000 --json
+  surrogate-cell bench step --json
 """
 
 
 def register(sub, formatter):
-    p = sub.add_parser("bench", help="performance benchmarks (generate, ...)",
+    p = sub.add_parser("bench", help="benchmarks against NEURON or the paper in the same run (generate, network, lfp, step)",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
     benches = p.add_subparsers(title="benchmarks", metavar="BENCHMARK")
     for name in BENCHMARKS:

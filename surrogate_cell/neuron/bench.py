@@ -269,6 +269,19 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
 
 
+def parse_cell_sizes(text: str) -> list:
+    """``'10,100,1000'`` → ``[10, 100, 1000]``; a clear error otherwise."""
+    from ..errors import NetworkError
+
+    try:
+        cells = [int(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise NetworkError(f"--cells must be comma-separated integers, got {text!r}") from None
+    if not cells or min(cells) < 1:
+        raise NetworkError("--cells needs at least one size, each >= 1")
+    return cells
+
+
 def register_bench(sub, formatter) -> None:
     """Add ``network`` to ``surrogate-cell bench``."""
     p = sub.add_parser("network", help="a recurrent L5PC network: detailed (dt 0.025, 0.1) vs surrogates (CPU, GPU)",
@@ -294,12 +307,7 @@ def _run(args) -> int:
     from ..errors import NetworkError
     from ..model import default_model_path
 
-    try:
-        cells = [int(c) for c in args.cells.split(",") if c.strip()]
-    except ValueError:
-        raise NetworkError(f"--cells must be comma-separated integers, got {args.cells!r}") from None
-    if not cells or min(cells) < 1:
-        raise NetworkError("--cells needs at least one size, each >= 1")
+    cells = parse_cell_sizes(args.cells)
     if args.ms < 1 or args.detailed_ms < 1 or args.detailed_cells < 1 or args.inputs < 0 or args.recurrent < 0:
         raise NetworkError("--ms and --detailed-ms must be >= 1 ms, --detailed-cells >= 1, --inputs and "
                            "--recurrent >= 0")

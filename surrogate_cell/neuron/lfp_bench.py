@@ -207,14 +207,9 @@ def _run(args) -> int:
 
     from ..errors import NetworkError
     from ..model import default_model_path
-    from .bench import _check_model
+    from .bench import _check_model, parse_cell_sizes
 
-    try:
-        cells = [int(c) for c in args.cells.split(",") if c.strip()]
-    except ValueError:
-        raise NetworkError(f"--cells must be comma-separated integers, got {args.cells!r}") from None
-    if not cells or min(cells) < 1:
-        raise NetworkError("--cells needs at least one size, each >= 1")
+    cells = parse_cell_sizes(args.cells)
     if args.ms < 1 or args.repeats < 1 or args.contacts < 1 or args.inputs < 0 or args.recurrent < 0:
         raise NetworkError("--ms must be >= 1 ms, --repeats and --contacts >= 1, --inputs and --recurrent >= 0")
     spec = NetworkSpec(cells=1, inputs_per_cell=args.inputs, recurrent_per_cell=args.recurrent, seed=args.seed)

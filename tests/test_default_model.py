@@ -1,0 +1,38 @@
+"""The shipped default surrogate: loads, matches the default cell, and runs free for 60 s stably."""
+import numpy as np
+import pytest
+import torch
+
+import surrogate_cell
+from surrogate_cell.cells import HayCell
+from surrogate_cell.model import default_model_path
+
+
+@pytest.fixture(scope="module")
+def model():
+    return surrogate_cell.load()
+
+
+def test_default_model_is_shipped_and_small(model):
+    assert default_model_path().stat().st_size <= 20e6
+    assert model.cell_digest == HayCell().segments.digest()
+    assert model.metadata["spike_rule"] in ("probability", "threshold")
+    assert model.n_channels == 2 * int((~np.isin(model.segments.region, ["soma", "axon"])).sum())
+
+
+@torch.no_grad()
+def test_sixty_seconds_free_running_is_stable(model):
+    """Silence, ordinary drive and saturating drive for 60 s: no NaN, voltages in [-100, 60] mV."""
+    C = model.n_channels
+    state = model.init_state(3)
+    lo, hi = np.inf, -np.inf
+    rates = torch.tensor([0.0, 0.005, 0.3])[:, None]  # events per channel per ms: silence, ordinary, saturating
+    gen = torch.Generator().manual_seed(0)
+    for t in range(60_000):
+        x = (torch.rand(3, C, generator=gen) < rates).float()
+        x[2] *= 3.0  # saturating: many strong events
+        v, p, state = model.step(x, state)
+        if t % 100 == 0:
+            assert torch.isfinite(v).all() and torch.isfinite(p).all() and torch.isfinite(state).all(), t
+            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+    assert -100.0 <= lo and hi <= 60.0, (lo, hi)
