@@ -30,6 +30,15 @@ class DemoConfig:
 
 
 def _simulate(net, cfg):
+    """Create, run and gather a NetPyNE network; NetPyNE's own printing is kept off stdout."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return _simulate_quietly(net, cfg)
+
+
+def _simulate_quietly(net, cfg):
     from netpyne import sim
 
     t0 = time.perf_counter()
@@ -91,16 +100,18 @@ def run_demo(out_dir: str | Path, dc: DemoConfig = DemoConfig(), progress: bool 
     det_s_per_cell_s = det["run_s"] / (dc.detailed_cells * dc.detailed_ms / 1000.0)
     det_estimate_s = det_s_per_cell_s * dc.n_l5 * dc.duration_ms / 1000.0
     ratio = det_estimate_s / sur["run_s"]
-    l5 = sur["pops"]["L5"]
-    fs = sur["pops"]["FS"]
-    rate = lambda gids: float(np.isin(sur["spkid"], gids).sum() / len(gids) / (dc.duration_ms / 1000.0))
+    def rate(res, pop, duration_ms):
+        gids = res["pops"][pop]
+        return float(np.isin(res["spkid"], gids).sum() / len(gids) / (duration_ms / 1000.0))
+
     bar.set_postfix_str("plots")
     paths = _plots(out, sur, dc, cc.lfp_depths_um)
     bar.update()
     bar.close()
     summary = {
         "config": asdict(dc), "model": model.path, "model_arch": model.metadata.get("arch"),
-        "l5_rate_hz": rate(l5), "fs_rate_hz": rate(fs), "n_spikes": int(len(sur["spkt"])),
+        "l5_rate_hz": rate(sur, "L5", dc.duration_ms), "fs_rate_hz": rate(sur, "FS", dc.duration_ms),
+        "detailed_l5_rate_hz": rate(det, "L5", dc.detailed_ms), "n_spikes": int(len(sur["spkt"])),
         "surrogate_run_s": sur["run_s"], "surrogate_build_s": sur["build_s"],
         "detailed_run_s": det["run_s"], "detailed_cells": dc.detailed_cells, "detailed_ms": dc.detailed_ms,
         "detailed_s_per_cell_second": det_s_per_cell_s, "detailed_estimate_s": det_estimate_s,

@@ -75,7 +75,8 @@ def calibrate_spike_probability(model, dataset, sims, grid=None) -> dict:
     """
     from .metrics import prf
 
-    grid = np.round(np.arange(0.1, 0.96, 0.05), 2) if grid is None else grid
+    if grid is None:
+        grid = np.concatenate([[0.02, 0.03, 0.05, 0.07], np.round(np.arange(0.1, 0.96, 0.05), 2)])
     windows = [dataset.window(int(s), 0, dataset.sim_ms) for s in sims]
     x = torch.from_numpy(np.stack([w[0] for w in windows])).float()
     model.eval()
@@ -126,12 +127,13 @@ def plot_evaluation(result: dict, segments, folder, title: str = "") -> list:
     order = np.argsort(segments.dist_um * np.where(np.isin(segments.region, ["basal"]), -1, 1))
     T = min(1000, tr["true_v"][0].shape[0])
     fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
-    kw = dict(aspect="auto", vmin=-90, vmax=0, cmap="viridis", interpolation="nearest")
+    n_seg = len(order)
+    kw = dict(aspect="auto", vmin=-90, vmax=0, cmap="viridis", interpolation="nearest", extent=(0, T, n_seg, 0))
     axes[0].imshow(tr["true_v"][0][:T, order].T, **kw)
     axes[0].set_title(f"{title} detailed cell (rows: segments, basal ↔ apical by path distance)")
     im = axes[1].imshow(tr["pred_v"][0][:T, order].T, **kw)
     axes[1].set_title("surrogate, free-running")
-    fig.colorbar(im, ax=axes[:2], label="V (mV)")
+    fig.colorbar(im, ax=list(axes), label="V (mV)", shrink=0.6)
     t = np.arange(T) + 1
     axes[2].plot(t, tr["true_v"][0][:T, 0], "k", lw=0.8, label="detailed")
     axes[2].plot(t, tr["pred_v"][0][:T, 0], "tab:red", lw=0.8, label="surrogate")

@@ -3,7 +3,7 @@
 L5 pyramidal cells are the project's detailed :class:`~surrogate_cell.cells.HayCell`,
 imported the way NetPyNE users import a cell (``importCellParams`` from a
 Python file holding the class, saved as a JSON rule); fast-spiking interneurons
-are single Hodgkin–Huxley compartments. Background NetStims drive the
+are single compartments with transient Na and Kv3.1 channels. Background NetStims drive the
 pyramidal cells' apical and basal trees and the interneurons; pyramidal cells
 excite each other (apical tree) and the interneurons, which inhibit the
 pyramidal cells (basal tree). A laminar probe records the LFP.
@@ -59,9 +59,12 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
     net = specs.NetParams()
     net.sizeX, net.sizeY, net.sizeZ = 300, 1400, 300
     net.loadCellParamsRule("L5PC", str(rule))
+    # fast-spiking interneuron: transient Na and Kv3.1 (the project's temperature-fixed kinetics;
+    # NEURON's hh barely fires at 34 °C)
     net.cellParams["FS"] = {"secs": {"soma": {
         "geom": {"diam": 15, "L": 15, "Ra": 100, "cm": 1},
-        "mechs": {"hh": {"gnabar": 0.12, "gkbar": 0.036, "gl": 0.0003, "el": -70}}}}}
+        "mechs": {"pas": {"g": 1e-4, "e": -70}, "sc_NaTa_t": {"gbar": 0.5}, "sc_SKv3_1": {"gbar": 0.5}},
+        "ions": {"na": {"e": 50}, "k": {"e": -85}}}}}
     net.popParams["L5"] = {"cellType": "L5PC", "numCells": cc.n_l5, "yRange": [950, 1050]}
     net.popParams["FS"] = {"cellType": "FS", "numCells": cc.fs_cells, "yRange": [800, 1100]}
     net.synMechParams["AMPANMDA"] = {"mod": "sc_AMPANMDA"}  # the HayCell's synapses (e 0 mV)
@@ -73,7 +76,7 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
     net.stimTargetParams["bkg->L5 basal"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "basal",
                                               "synsPerConn": 30, "weight": 1.0, "delay": 1, "synMech": "AMPANMDA"}
     net.stimTargetParams["bkg->FS"] = {"source": "bkg", "conds": {"pop": "FS"}, "sec": "soma", "loc": 0.5,
-                                        "synsPerConn": 1, "weight": 0.03, "delay": 1, "synMech": "exc"}
+                                        "synsPerConn": 1, "weight": 0.005, "delay": 1, "synMech": "exc"}
     p_l5 = min(0.5, 10.0 / max(1, cc.n_l5))  # about 10 recurrent partners per cell at any size
     net.connParams["L5->L5"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "L5"}, "probability": p_l5,
                                 "sec": "apical", "synsPerConn": 5, "weight": 1.0, "delay": 2.0,
@@ -83,7 +86,7 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
                                 "sec": "soma", "loc": 0.5, "weight": 0.01, "delay": 1.5, "synMech": "exc"}
     net.connParams["FS->L5"] = {"preConds": {"pop": "FS"}, "postConds": {"pop": "L5"},
                                 "probability": min(0.8, 8.0 / cc.fs_cells),
-                                "sec": "basal", "synsPerConn": 10, "weight": 1.0, "delay": 1.5, "synMech": "GABAA"}
+                                "sec": "basal", "synsPerConn": 10, "weight": 0.3, "delay": 1.5, "synMech": "GABAA"}
     cfg = specs.SimConfig()
     cfg.duration, cfg.dt, cfg.recordStep = float(round(cc.duration_ms)), 0.025, cc.record_step_ms
     cfg.hParams = {"celsius": 34.0, "v_init": -75.0}
