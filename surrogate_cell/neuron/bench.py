@@ -140,28 +140,11 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
         h.dt = 0.025 if form == "detailed_dt0.025" else 0.1
         runner = None
     else:
-        from .cell import SurrogateCell
-        from .connect import connect
         from .runner import RunnerConfig, get_runner
 
         device = "cuda" if form == "surrogate_cuda" else "cpu"
         runner = get_runner(RunnerConfig(device=device, torch_threads=threads))
-        cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
-        targets = {}
-
-        def target(cell, channel):
-            key = (cell, channel)
-            if key not in targets:
-                row = model.channel_segment[channel]
-                targets[key] = cells[cell].synapse(str(seg.section[row]), float(seg.x[row]),
-                                                   str(model.channel_kind[channel]))
-            return targets[key]
-
-        stims = _stims(h, spec, net["inputs"])
-        for ns, (cell, ch, is_inh) in zip(stims, net["inputs"]):
-            connect(ns, target(cell, ch), weight=spec.inh_weight if is_inh else spec.exc_weight, delay=1.0)
-        for pre, post, ch, d in net["recurrent"]:
-            connect(cells[pre], target(post, ch), weight=spec.recurrent_weight, delay=d)
+        cells, stims = build_surrogate_network(h, model, spec, net, n_cells)
         pc = h.ParallelContext()
         ids = h.Vector()
         pc.spike_record(-1, spikes, ids)
@@ -267,6 +250,31 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
             "cuda": has_cuda, "cpu_count": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def build_surrogate_network(h, model, spec, net, n_cells: int):
+    """Surrogate cells with the drawn background inputs and recurrent connections; returns (cells, stims)."""
+    from .cell import SurrogateCell
+    from .connect import connect
+
+    seg = model.segments
+    cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
+    targets = {}
+
+    def target(cell, channel):
+        key = (cell, channel)
+        if key not in targets:
+            row = model.channel_segment[channel]
+            targets[key] = cells[cell].synapse(str(seg.section[row]), float(seg.x[row]),
+                                               str(model.channel_kind[channel]))
+        return targets[key]
+
+    stims = _stims(h, spec, net["inputs"])
+    for ns, (cell, ch, is_inh) in zip(stims, net["inputs"]):
+        connect(ns, target(cell, ch), weight=spec.inh_weight if is_inh else spec.exc_weight, delay=1.0)
+    for pre, post, ch, d in net["recurrent"]:
+        connect(cells[pre], target(post, ch), weight=spec.recurrent_weight, delay=d)
+    return cells, stims
 
 
 def parse_cell_sizes(text: str) -> list:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .bench import NetworkSpec, _stims, draw_network
+from .bench import NetworkSpec, build_surrogate_network, draw_network
 
 
 @dataclass(frozen=True)
@@ -62,32 +62,14 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
     from .._native import import_neuron_quietly
     from ..lfp import laminar_probe
     from ..model import load
-    from .cell import SurrogateCell
-    from .connect import connect
     from .runner import RunnerConfig, get_runner
 
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
     model = load(model_path)
-    seg = model.segments
     net = draw_network(spec, model.channel_kind, n_cells)
     runner = get_runner(RunnerConfig(torch_threads=threads))
-    cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
-    targets = {}
-
-    def target(cell, channel):
-        key = (cell, channel)
-        if key not in targets:
-            row = model.channel_segment[channel]
-            targets[key] = cells[cell].synapse(str(seg.section[row]), float(seg.x[row]),
-                                               str(model.channel_kind[channel]))
-        return targets[key]
-
-    stims = _stims(h, spec, net["inputs"])
-    for ns, (cell, ch, is_inh) in zip(stims, net["inputs"]):
-        connect(ns, target(cell, ch), weight=spec.inh_weight if is_inh else spec.exc_weight, delay=1.0)
-    for pre, post, ch, d in net["recurrent"]:
-        connect(cells[pre], target(post, ch), weight=spec.recurrent_weight, delay=d)
+    cells, stims = build_surrogate_network(h, model, spec, net, n_cells)
     lfp_setup_s = 0.0
     rec = None
     if lfp:
