@@ -55,6 +55,18 @@ def params_digest(module) -> str:
     return digest.hexdigest()
 
 
+def crossing_fractions(prev: np.ndarray, cur: np.ndarray, level: float):
+    """Upward crossings of ``level`` between two samples, linearly interpolated.
+
+    Returns the indices ``i`` with ``prev[i] < level <= cur[i]`` and, for each,
+    the fraction of the step (0–1) at which the crossing lies. The NEURON
+    runner and the evaluation both time spikes with this.
+    """
+    idx = np.flatnonzero((prev < level) & (cur >= level))
+    frac = (level - prev[idx]) / (cur[idx] - prev[idx])
+    return idx, np.clip(frac, 0.0, 1.0)
+
+
 @dataclass
 class SurrogateModel:
     """A loaded surrogate.

@@ -31,6 +31,7 @@ def _run(args) -> int:
     from surrogate_cell.neuron.bench import parse_cell_sizes
 
     from .compare import step_cost_ms
+    from .model import count_parameters
     from .reference import PaperTCN
 
     if args.threads:
@@ -56,7 +57,7 @@ def _run(args) -> int:
         paper_b = paper_ms * b / args.paper_batch
         rows.append({"batch": b, "ms_per_step": ms, "paper_ms_per_step": paper_b, "ratio_paper_over_ours": paper_b / ms})
     result = {"model": model.path, "arch": model.metadata.get("arch"), "threads": torch.get_num_threads(),
-              "paper_parameters": sum(p.numel() for p in paper.parameters()),
+              "paper_parameters": count_parameters(paper),
               "paper_measured_at_batch": args.paper_batch, "rows": rows,
               "note": "the paper's configuration recomputes its 100 ms window every step; timed at "
                       f"batch {args.paper_batch} and scaled linearly"}

@@ -132,7 +132,8 @@ def upward_crossings(trace: np.ndarray, level: float) -> np.ndarray:
     sample 0 is taken equal to sample 0. A crossing between samples k − 1 and k
     lies in [k, k + 1] ms, exactly as the NEURON runner times it.
     """
+    from surrogate_cell.model import crossing_fractions
+
     v = np.concatenate([[trace[0]], trace]).astype(np.float64)
-    up = np.flatnonzero((v[:-1] < level) & (v[1:] >= level))
-    frac = (level - v[up]) / (v[up + 1] - v[up])
-    return up + np.clip(frac, 0.0, 1.0)
+    up, frac = crossing_fractions(v[:-1], v[1:], level)
+    return up + frac

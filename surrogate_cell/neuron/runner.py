@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DeviceUnavailableError, NetworkError, RunnerStateError
+from ..model import crossing_fractions
 
 #: Spike rules a runner understands.
 SPIKE_RULES = ("threshold", "probability")
@@ -259,12 +260,11 @@ class _Batch:
         self._stacked = None
         level = self.threshold if self.spike_rule == "threshold" else self.p_threshold
         prev = self.prev
-        crossing = np.flatnonzero((prev < level) & (cur >= level))
+        crossing, frac = crossing_fractions(prev, cur, level)
         self.prev = cur
         if crossing.size == 0:
             return crossing, np.empty(0)
-        frac = (level - prev[crossing]) / (cur[crossing] - prev[crossing])
-        tstar = (k - 1) + np.clip(frac, 0.0, 1.0)
+        tstar = (k - 1) + frac
         self.spike_rows.append(crossing)
         self.spike_times.append(tstar)
         return crossing, tstar
