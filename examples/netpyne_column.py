@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from surrogate_cell.netpyne.column import TRACES, ColumnConfig, column_spec, hay_rule
+from surrogate_cell.netpyne.column import CELL_POPS, TRACES, ColumnConfig, column_spec, hay_rule
 
 LFP_DEPTHS_UM = ColumnConfig().lfp_depths_um
 
@@ -71,7 +71,7 @@ def run(netParams, cfg, label: str, out: Path) -> dict | None:
     result = None
     if sim.rank == 0:
         d = sim.allSimData
-        pops = {p: list(v["cellGids"]) for p, v in sim.net.allPops.items()}
+        pops = {p: list(v["cellGids"]) for p, v in sim.net.allPops.items() if p in CELL_POPS}
         result = {"t": np.asarray(d["t"]), "spkt": np.asarray(d["spkt"]), "spkid": np.asarray(d["spkid"]),
                   "lfp": np.asarray(d["LFP"]), "wall_s": wall, "pops": json.dumps(pops)}
         for key in list(TRACES) + ["V_fs"]:

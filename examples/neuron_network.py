@@ -16,6 +16,15 @@ by the process's runner behind the scenes. Writes ``spikes.npz``,
 Under MPI the gids are dealt round-robin; every rank draws the same
 connectivity from ``--seed`` and builds the part it owns, so the spikes do not
 depend on the number of ranks.
+
+Network fidelity: ``--detailed`` builds the same network (same inputs, sites,
+weights and delays) with detailed HayCells at dt 0.025 ms in place of the
+surrogates; ``--compare DIR`` compares this run's spikes with those in
+``DIR/spikes.npz`` (population rates, per-cell rate correlation) and writes
+``fidelity.json``:
+
+    python examples/neuron_network.py --detailed --cells 100 --inh 25 --tstop 1000 --out det
+    python examples/neuron_network.py --cells 100 --inh 25 --tstop 1000 --out sur --compare det
 """
 from __future__ import annotations
 
@@ -41,6 +50,40 @@ class Interneuron:
         self.v = h.Vector().record(self.soma(0.5)._ref_v, 1.0)
 
 
+class DetailedL5PC:
+    """The detailed HayCell in a surrogate's place: one synapse per (section, x, kind), shared by its NetCons."""
+
+    def __init__(self, h, threshold_mV: float):
+        from surrogate_cell.cells import HayCell
+
+        self.h, self.cell, self.synapses = h, HayCell(), {}
+        soma = self.cell.soma[0]
+        self.spike_detector = h.NetCon(soma(0.5)._ref_v, None, sec=soma)
+        self.spike_detector.threshold = threshold_mV
+        self._v = {}
+
+    def synapse(self, section: str, x: float, kind: str):
+        key = (section, x, kind)
+        if key not in self.synapses:
+            mech = self.h.sc_AMPANMDA if kind == "exc" else self.h.sc_GABAA
+            self.synapses[key] = mech(self.cell.section(section)(x))
+        return self.synapses[key]
+
+    def record(self, section: str, x: float):
+        vec = self.h.Vector().record(self.cell.section(section)(x)._ref_v, 1.0)
+        self._v[(section, x)] = vec
+        return _Recorded(vec)
+
+
+class _Recorded:
+    def __init__(self, vec):
+        self._vec = vec
+
+    @property
+    def v(self):
+        return np.asarray(self._vec)[1:]  # samples at 1, 2, ... ms, as the surrogate records
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="exported surrogate model (.pt); unset: the packaged default model")
@@ -52,6 +95,9 @@ def parse_args(argv=None):
     p.add_argument("--rate", type=float, default=5.0, help="background rate per input (Hz)")
     p.add_argument("--device", default="cpu", help="torch device of the surrogates: cpu or cuda")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--detailed", action="store_true", help="detailed HayCells (dt 0.025 ms) instead of surrogates")
+    p.add_argument("--compare", metavar="DIR", help="compare the spikes with DIR/spikes.npz; writes fidelity.json")
+    p.add_argument("--skip-ms", type=float, default=100.0, help="start-up transient left out of --compare (ms)")
     return p.parse_args(argv)
 
 
@@ -82,9 +128,13 @@ def main(argv=None) -> int:
     n_exc, n_inh = args.cells, args.inh
     exc_gids, inh_gids = range(n_exc), range(n_exc, n_exc + n_inh)
 
-    # -- cells: surrogates dealt round-robin by the Population, interneurons likewise
+    # -- cells: surrogates dealt round-robin by the Population (or detailed cells likewise), interneurons too
     t0 = time.perf_counter()
-    pop = Population(model, exc_gids)
+    if args.detailed:
+        h.celsius = 34.0
+        pop = _DetailedPopulation(h, pc, exc_gids, model.spike_threshold_mV)
+    else:
+        pop = Population(model, exc_gids)
     inh = {}
     for gid in inh_gids:
         if gid % nhost == rank:
@@ -102,7 +152,7 @@ def main(argv=None) -> int:
         row = model.channel_segment[channel]
         return str(seg.section[row]), float(seg.x[row]), str(kinds[channel])
 
-    stims = []
+    stims, conns = [], []  # NetCons to detailed synapses live only as long as a reference to them
     for gid in exc_gids:
         n_bg_inh = args.background // 5  # 80 % excitatory, 20 % inhibitory background
         bg = np.concatenate([rng.choice(exc_ch, args.background - n_bg_inh),
@@ -119,24 +169,26 @@ def main(argv=None) -> int:
             ns.start, ns.number, ns.interval, ns.noise = 0.0, 1e9, 1000.0 / args.rate, 1.0
             ns.noiseFromRandom123(gid, j, args.seed)
             stims.append(ns)
-            connect(ns, cell.synapse(*site(ch)), weight=1.0, delay=1.0)
+            conns.append(connect(ns, cell.synapse(*site(ch)), weight=1.0, delay=1.0))
         for src, ch, d in zip(ee_src, ee_ch, ee_d):  # surrogate -> surrogate: delay from the crossing
-            gid_connect(int(src), cell.synapse(*site(ch)), weight=1.0, delay=float(d))
+            conns.append(gid_connect(int(src), cell.synapse(*site(ch)), weight=1.0, delay=float(d),
+                                         surrogate_source=not args.detailed))
         for src, ch in zip(ie_src, ie_ch):  # interneuron -> surrogate (GABA_A on basal dendrites)
-            gid_connect(int(src), cell.synapse(*site(ch)), weight=2.0, delay=1.2)
-    inh_conns = []
+            conns.append(gid_connect(int(src), cell.synapse(*site(ch)), weight=2.0, delay=1.2,
+                                         surrogate_source=False))
     for gid in inh_gids:
         ei_src = rng.choice(list(exc_gids), min(20, n_exc), replace=False)
         if gid not in inh:
             continue
         for src in ei_src:  # surrogate -> interneuron ExpSyn (µS)
-            inh_conns.append(gid_connect(int(src), inh[gid].syn, weight=0.002, delay=1.5))
+            conns.append(gid_connect(int(src), inh[gid].syn, weight=0.002, delay=1.5,
+                                         surrogate_source=not args.detailed))
         for j in range(20):
             ns = h.NetStim()
             ns.start, ns.number, ns.interval, ns.noise = 0.0, 1e9, 100.0, 1.0
             ns.noiseFromRandom123(gid, j, args.seed)
             stims.append(ns)
-            inh_conns.append(connect(ns, inh[gid].syn, weight=0.002, delay=1.0))
+            conns.append(connect(ns, inh[gid].syn, weight=0.002, delay=1.0))
 
     # -- recording: spikes of every gid, a few surrogate compartments, the interneurons' voltage
     tvec, idvec = h.Vector(), h.Vector()
@@ -167,6 +219,8 @@ def main(argv=None) -> int:
             merged.update(part)
         np.savez(out / "spikes.npz", t_ms=spikes[:, 0], gid=spikes[:, 1].astype(int), n_exc=n_exc, n_inh=n_inh)
         _plot(out, spikes, merged, n_exc, n_inh, args.tstop)
+        if args.compare:
+            _compare(out, Path(args.compare), spikes, n_exc, n_inh, args.tstop, args.skip_ms)
         n_e = int(np.sum(spikes[:, 1] < n_exc))
         print(f"{n_exc} surrogates + {n_inh} interneurons on {nhost} rank(s): build {build_s:.1f} s, "
               f"run {run_s:.1f} s for {args.tstop:g} ms; {n_e} surrogate spikes "
@@ -174,6 +228,38 @@ def main(argv=None) -> int:
               f"wrote {out}/spikes.npz, raster.png, traces.png")
     pc.barrier()
     return 0
+
+
+class _DetailedPopulation:
+    """Detailed L5PCs on the gids this rank owns (round-robin, as :class:`~surrogate_cell.neuron.Population`)."""
+
+    def __init__(self, h, pc, gids, threshold_mV: float):
+        rank, nhost = int(pc.id()), int(pc.nhost())
+        self.cells = {}
+        for gid in gids:
+            if gid % nhost == rank:
+                self.cells[gid] = DetailedL5PC(h, threshold_mV)
+                pc.set_gid2node(gid, rank)
+                pc.cell(gid, self.cells[gid].spike_detector)
+
+
+def _compare(out: Path, other: Path, spikes, n_exc: int, n_inh: int, tstop: float, skip_ms: float):
+    """Fidelity of this run against ``other/spikes.npz`` (the reference, e.g. the detailed run)."""
+    import json
+
+    from surrogate_cell.fidelity import rate_agreement
+
+    ref = np.load(other / "spikes.npz")
+    report = {"reference": str(other), "skip_ms": skip_ms, "tstop_ms": tstop}
+    for name, gids in (("L5PC", range(n_exc)), ("interneurons", range(n_exc, n_exc + n_inh))):
+        report[name] = rate_agreement((ref["t_ms"], ref["gid"]), (spikes[:, 0], spikes[:, 1]), list(gids),
+                                      tstop, skip_ms)
+    (out / "fidelity.json").write_text(json.dumps(report, indent=1))
+    for name in ("L5PC", "interneurons"):
+        r = report[name]
+        print(f"{name}: population rate {r['population_rate_hz_reference']:.2f} Hz (reference) vs "
+              f"{r['population_rate_hz_candidate']:.2f} Hz, error {100 * r['population_rate_error']:.1f} %, "
+              f"per-cell rate r {r['per_cell_rate_r']:.3f} over {r['cells']} cells")
 
 
 def _plot(out: Path, spikes, traces, n_exc, n_inh, tstop):

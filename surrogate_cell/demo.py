@@ -41,6 +41,8 @@ def _simulate(net, cfg):
 def _simulate_quietly(net, cfg):
     from netpyne import sim
 
+    from .netpyne import column as col
+
     t0 = time.perf_counter()
     sim.initialize(net, cfg)
     sim.net.createPops()
@@ -54,7 +56,7 @@ def _simulate_quietly(net, cfg):
     t_run = time.perf_counter() - t1
     sim.gatherData()
     d = sim.allSimData
-    pops = {p: list(v["cellGids"]) for p, v in sim.net.allPops.items()}
+    pops = {p: list(v["cellGids"]) for p, v in sim.net.allPops.items() if p in col.CELL_POPS}
     out = {"t": np.asarray(d["t"]), "spkt": np.asarray(d["spkt"]), "spkid": np.asarray(d["spkid"]),
            "lfp": np.asarray(d["LFP"]) if "LFP" in d else None, "pops": pops, "build_s": t_build, "run_s": t_run,
            "traces": {k: {c: np.asarray(v) for c, v in d[k].items()} for k in ("V_soma", "V_trunk", "V_basal", "V_fs")

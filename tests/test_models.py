@@ -12,7 +12,7 @@ from surrogate_cell.model import load
 from surrogate_cell.training.diversity import diversity, permanent, permanent_bruteforce
 from surrogate_cell.training.export import export_model
 from surrogate_cell.training.model import ModelConfig, Surrogate, mmoeex_gate_mask
-from surrogate_cell.training.train import REGION_INDEX
+from surrogate_cell.training.train import REGION_INDEX, local_rows
 
 ARCHS = ("mh", "mmoe", "mmoeex")
 
@@ -26,9 +26,23 @@ def _model(cell, arch, tower_hidden=4, **kw):
     st = cell.segments
     dend = np.flatnonzero(~np.isin(st.region, ["soma", "axon"]))
     groups = np.array([REGION_INDEX[r] for r in st.region])
-    cfg = ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=tower_hidden, **kw)
-    model = Surrogate(cfg, st.mid_um[dend], st.mid_um[dend], groups, np.full(len(st), -70.0), np.full(len(st), 4.0))
+    kw.setdefault("local_path", True)
+    cfg = ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=tower_hidden,
+                      spike_kernel_ms=6, **kw)
+    model = Surrogate(cfg, st.mid_um[dend], st.mid_um[dend], groups, np.full(len(st), -70.0), np.full(len(st), 4.0),
+                      local_rows=local_rows(st, dend, dend))
+    with torch.no_grad():  # the zero-initialised parts must take part in the checks
+        torch.manual_seed(3)
+        for p in (model.local.w_own, model.local.w_sec, model.spike_kernel):
+            p.normal_(0.0, 0.5)
     return model, dend
+
+
+def _spiking(model, x):
+    """Put the spike threshold at the 97th percentile of the drive, so that the model fires now and then."""
+    with torch.no_grad():
+        _, drive, _, _ = model.drive(x, model.init_state(x.shape[0]))
+        model.spike_logit_threshold.fill_(float(torch.quantile(drive, 0.97)))
 
 
 @pytest.mark.parametrize("tower_hidden", (4, 0))
@@ -37,6 +51,7 @@ def test_window_forward_equals_unrolled_steps(cell, arch, tower_hidden):
     model, dend = _model(cell, arch, tower_hidden)
     torch.manual_seed(1)
     x = (torch.rand(2, 173, 2 * len(dend)) < 0.02).float() * 1.3
+    _spiking(model, x)
     with torch.no_grad():
         v_z, logit, _, final = model(x, model.init_state(2))
         state, steps = model.init_state(2), []
@@ -50,6 +65,30 @@ def test_window_forward_equals_unrolled_steps(cell, arch, tower_hidden):
         a, _, _, s1 = model(x[:, :90], model.init_state(2))
         b, _, _, _ = model(x[:, 90:], s1)
     np.testing.assert_allclose(torch.cat([a, b], 1).numpy(), v_z.numpy(), atol=1e-4)
+
+
+def test_spike_mechanism_fires_and_teacher_forcing_with_own_spikes_is_free_running(cell):
+    model, dend = _model(cell, "mh", 0)
+    torch.manual_seed(2)
+    x = (torch.rand(2, 300, 2 * len(dend)) < 0.03).float()
+    _spiking(model, x)
+    with torch.no_grad():
+        state = model.init_state(2)
+        _, drive, _, _ = model.drive(x, state)
+        _, _, hist0, _, prev0 = model._split(state)
+        own, _, _, _ = model.spike_loop(drive, hist0, prev0)
+        free = model(x, state)
+        forced = model(x, state, own)
+    assert 2 <= own.sum() < 60  # fires, and the refractory history keeps it from firing every bin
+    assert not (own[:, 1:] * own[:, :-1]).any()  # a spike is an upward crossing: never two bins in a row
+    for a, b in zip(free, forced):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+    # every segment's voltage carries the spike-triggered waveform
+    with torch.no_grad():
+        without, _, _, _ = model.drive(x, state)
+    t = int(torch.nonzero(own[0])[0, 0]) if own[0].any() else int(torch.nonzero(own[1])[0, 0])
+    b = 0 if own[0].any() else 1
+    np.testing.assert_allclose((free[0] - without)[b, t].numpy(), model.spike_kernel[:, 0].detach().numpy(), atol=1e-5)
 
 
 def test_step_cost_does_not_grow_with_time(cell):

@@ -65,36 +65,52 @@ def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = Non
     return out
 
 
-@torch.no_grad()
-def calibrate_spike_probability(model, dataset, sims, grid=None) -> dict:
-    """Choose the spike-probability level on ``sims`` (free-running from rest).
+DEFAULT_LEVELS = np.concatenate([[0.02, 0.03, 0.05, 0.07], np.round(np.arange(0.1, 0.96, 0.05), 2)])
 
-    Picks the level that maximises F1 at ±5 ms minus the relative rate error,
+
+@torch.no_grad()
+def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None) -> dict:
+    """Set the spike threshold of a training :class:`~surrogate_cell.training.model.Surrogate`.
+
+    Runs the model free from rest over ``x`` (B, T, C) once, then its spike
+    mechanism (which feeds on its own spikes) at each probability level, and
+    keeps the level that maximises F1 at ±5 ms minus the relative rate error,
     so that the surrogate fires at the right rate with the best timing.
-    ``model`` is a training :class:`~surrogate_cell.training.model.Surrogate`.
+    ``true_spikes`` lists each row's spike times (ms). The model is left with
+    the chosen threshold.
     """
     from .metrics import prf
 
-    if grid is None:
-        grid = np.concatenate([[0.02, 0.03, 0.05, 0.07], np.round(np.arange(0.1, 0.96, 0.05), 2)])
-    windows = [dataset.window(int(s), 0, dataset.sim_ms) for s in sims]
-    x = torch.from_numpy(np.stack([w[0] for w in windows])).float()
+    levels = DEFAULT_LEVELS if levels is None else levels
+    was_training = model.training
     model.eval()
-    _, logit, _, _ = model(x, model.init_state(x.shape[0]))
-    prob = torch.sigmoid(logit).numpy()
-    true = [np.asarray(w[2]) for w in windows]
+    state = model.init_state(x.shape[0])
+    _, _, hist0, _, prev0 = model._split(state)
+    _, drive, _, _ = model.drive(x, state)
+    true = [np.asarray(t) for t in true_spikes]
     n_true = sum(len(t) for t in true)
     best = {"level": 0.5, "objective": -np.inf}
-    for level in grid:
-        pred = [upward_crossings(p, float(level)) for p in prob]
+    for level in levels:
+        model.spike_logit_threshold.fill_(float(np.log(level / (1 - level))))
+        _, logit, _, _ = model.spike_loop(drive, hist0, prev0)
+        pred = [upward_crossings(p, float(level)) for p in torch.sigmoid(logit).numpy()]
         n_pred = sum(len(p) for p in pred)
-        f1 = prf(np.concatenate([t + i * 1e6 for i, t in enumerate(true)]),
-                 np.concatenate([p + i * 1e6 for i, p in enumerate(pred)]), 5.0)[2]
+        f1 = prf(np.concatenate([t + i * 1e6 for i, t in enumerate(true)] + [np.zeros(0)]),
+                 np.concatenate([p + i * 1e6 for i, p in enumerate(pred)] + [np.zeros(0)]), 5.0)[2]
         rate_err = abs(n_pred - n_true) / max(n_true, 1)
         if f1 - rate_err > best["objective"]:
             best = {"level": float(level), "objective": float(f1 - rate_err), "f1_5ms": float(f1),
                     "rate_error": float(rate_err)}
+    model.spike_logit_threshold.fill_(float(np.log(best["level"] / (1 - best["level"]))))
+    model.train(was_training)
     return best
+
+
+def calibrate_spike_probability(model, dataset, sims, levels=None) -> dict:
+    """:func:`choose_spike_threshold` on whole simulations ``sims`` of ``dataset``."""
+    windows = [dataset.window(int(s), 0, dataset.sim_ms) for s in sims]
+    x = torch.from_numpy(np.stack([w[0] for w in windows])).float()
+    return choose_spike_threshold(model, x, [w[2] for w in windows], levels)
 
 
 def spike_rule(model: SurrogateModel) -> str:

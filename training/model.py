@@ -20,6 +20,19 @@ Physics carried into the architecture:
 * **Recurrent experts** (GRU) carry the cell's state; per-segment *towers*
   read the voltage out. Towers are batched as one tensor contraction, so 600
   towers cost about one layer.
+* **A local linear path** (optional, ``local_path``): each segment's voltage
+  adds learned multiples of the AMPA-, NMDA- and GABA_A-like traces of the
+  synapses on that segment and on its whole section, so that local EPSPs,
+  which the grouped inputs average away, are read out directly (the linear
+  backbone of hierarchical LN models). It costs O(channels) per step.
+* **An explicit spike mechanism.** The experts (plus a direct linear path from
+  the input traces, a GLM) give a somatic spike drive; the model's own past
+  spikes add refractoriness and after-hyperpolarisation through fixed
+  exponential traces with learned weights. A spike is the drive crossing a
+  threshold upwards, and every segment's voltage adds a learned
+  spike-triggered waveform (action potential, AHP, back-propagation) over the
+  next ``spike_kernel_ms``. Training feeds the true spikes into this history
+  (teacher forcing of spikes only); running, the model uses its own.
 
 Architectures (Verhellen et al. 2024):
 
@@ -34,7 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -42,6 +55,8 @@ from torch import Tensor, nn
 
 EXC_TAUS_MS = (2.0, 3.0, 20.0, 70.0)  # NMDA rise, AMPA decay, slow, NMDA decay
 INH_TAUS_MS = (8.0, 30.0)  # GABA_A decay, slow
+HISTORY_TAUS_MS = (1.5, 4.0, 12.0, 40.0, 150.0)  # own spikes: refractoriness → adaptation
+REST_LOGIT = -30.0  # spike drive held in the state of a cell at rest (far below any threshold)
 
 
 @dataclass
@@ -59,6 +74,11 @@ class ModelConfig:
     seed: int = 0
     exc_taus_ms: tuple = EXC_TAUS_MS
     inh_taus_ms: tuple = INH_TAUS_MS
+    spike_kernel_ms: int = 24  # length of the spike-triggered voltage waveform (≥ 1)
+    history_taus_ms: tuple = HISTORY_TAUS_MS  # own-spike traces: refractoriness, AHP, adaptation
+    local_path: bool = False  # per-segment linear read-out of the segment's and section's own synapses
+    local_exc_taus_ms: tuple = (3.0, 50.0)  # AMPA-like, NMDA-like
+    local_inh_taus_ms: tuple = (8.0,)  # GABA_A
 
     def to_dict(self):
         return asdict(self)
@@ -142,6 +162,29 @@ class TraceBank(nn.Module):
         return a * self.decay + z
 
 
+def _scan(x: Tensor, a0: Tensor, decay: Tensor) -> Tensor:
+    """Exponential traces a_t = decay·a_{t−1} + x_t over a window: x (B, T, F), a0 (B, F) → (B, T, F).
+
+    Exact via cumulative sums in chunks of 32 bins (scaled so nothing under- or overflows).
+    """
+    T = x.shape[1]
+    L = 32
+    t = torch.arange(L, device=x.device, dtype=x.dtype)
+    up = decay[None, :] ** (-t[:, None])  # (L, F): d^-t
+    down = decay[None, :] ** t[:, None]   # d^t
+    outs: List[Tensor] = []
+    a = a0
+    for s in range(0, T, L):
+        xc = x[:, s:s + L]
+        n = xc.shape[1]
+        # a_{s+k} = d^(k+1) a + sum_{j<=k} d^(k-j) x_j = d^k (d a + cumsum(d^-j x_j))
+        c = torch.cumsum(xc * up[:n], dim=1)
+        block = down[:n] * (c + (a * decay)[:, None])
+        outs.append(block)
+        a = block[:, -1]
+    return torch.cat(outs, dim=1)
+
+
 class GRUExperts(nn.Module):
     """``n`` independent GRUs run as one block-diagonal GRU (cheap in steps and windows)."""
 
@@ -197,6 +240,71 @@ class GRUExperts(nn.Module):
         return torch.tanh(torch.einsum("...nh,ndh->...nd", h, self.w_out) + self.b_out)
 
 
+class LocalPath(nn.Module):
+    """Per-segment linear response to the synapses on the segment and on its section.
+
+    Input channels are filtered by exponential traces (one decay per block of
+    channels); each segment then reads its own channel's traces and the sum of
+    its section's, with learned weights (zero at start). State: the channel traces.
+
+    Parameters
+    ----------
+    exc_rows, inh_rows : ndarray of int
+        Output-segment row of each excitatory / inhibitory channel (channel order).
+    row_section : ndarray of int (N,)
+        Section index of each output segment (−1: no synapses, e.g. soma or axon).
+    """
+
+    def __init__(self, exc_rows: np.ndarray, inh_rows: np.ndarray, row_section: np.ndarray,
+                 exc_taus_ms: tuple, inh_taus_ms: tuple):
+        super().__init__()
+        n_rows = len(row_section)
+        n_sec = int(row_section.max()) + 1 if (row_section >= 0).any() else 0
+        self.n_rows, self.n_sec = n_rows, n_sec
+        self.n_exc, self.n_inh = len(exc_rows), len(inh_rows)
+        # one column per (channel, tau): excitatory channels for each exc tau, then inhibitory for each inh tau
+        rows, decays = [], []
+        for t in exc_taus_ms:
+            rows.append(exc_rows)
+            decays += [math.exp(-1.0 / t)] * len(exc_rows)
+        for t in inh_taus_ms:
+            rows.append(inh_rows)
+            decays += [math.exp(-1.0 / t)] * len(inh_rows)
+        self.n_blocks = len(exc_taus_ms) + len(inh_taus_ms)
+        self.n_exc_blocks = len(exc_taus_ms)
+        col_row = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
+        col_block = np.repeat(np.arange(self.n_blocks), [len(r) for r in rows]).astype(np.int64)
+        # every trace column lands in (row, block) for 'own' and (section, block) for 'section'
+        self.register_buffer("own_index", torch.from_numpy(col_block * n_rows + col_row))
+        col_sec = row_section[col_row]
+        self.register_buffer("sec_index", torch.from_numpy(col_block * (n_sec + 1) + np.where(col_sec >= 0, col_sec, n_sec)))
+        # segment → its section's slot (the dummy slot n_sec for rows without a section)
+        self.register_buffer("row_sec", torch.from_numpy(np.where(row_section >= 0, row_section, n_sec).astype(np.int64)))
+        self.register_buffer("decay", torch.tensor(decays, dtype=torch.float32))
+        self.n_cols = len(decays)
+        self.w_own = nn.Parameter(torch.zeros(self.n_blocks, n_rows))
+        self.w_sec = nn.Parameter(torch.zeros(self.n_blocks, n_rows))
+
+    def columns(self, x: Tensor) -> Tensor:
+        """x (..., C) → the channel input of every trace column (..., n_cols)."""
+        e, i = x[..., : self.n_exc], x[..., self.n_exc: self.n_exc + self.n_inh]
+        parts: List[Tensor] = []
+        for _ in range(self.n_exc_blocks):
+            parts.append(e)
+        for _ in range(self.n_blocks - self.n_exc_blocks):
+            parts.append(i)
+        return torch.cat(parts, dim=-1)
+
+    def readout(self, a: Tensor) -> Tensor:
+        """Traces a (M, n_cols) → voltage z contribution (M, N)."""
+        M = a.shape[0]
+        own = a.new_zeros(M, self.n_blocks * self.n_rows).index_add_(1, self.own_index, a)
+        sec = a.new_zeros(M, self.n_blocks * (self.n_sec + 1)).index_add_(1, self.sec_index, a)
+        own = own.reshape(M, self.n_blocks, self.n_rows)
+        sec = sec.reshape(M, self.n_blocks, self.n_sec + 1)[:, :, self.row_sec]
+        return (own * self.w_own).sum(1) + (sec * self.w_sec).sum(1)
+
+
 class Surrogate(nn.Module):
     """A streaming multi-task surrogate of one detailed cell.
 
@@ -209,12 +317,16 @@ class Surrogate(nn.Module):
         Region index of each output segment (MMoEEx masks and region reports).
     v_mean_mV, v_std_mV : ndarray (N,)
         Per-segment voltage normalisation (stored with the model).
+    local_rows : (exc_rows, inh_rows, row_section) or None
+        For ``config.local_path``: each channel's output row and each row's
+        section index (see :class:`LocalPath`).
     n_inh : int
         Inhibitory channels (the channels after the S excitatory ones).
     """
 
     def __init__(self, config: ModelConfig, exc_segment_xyz: np.ndarray, inh_segment_xyz: np.ndarray,
-                 task_group: np.ndarray, v_mean_mV: np.ndarray, v_std_mV: np.ndarray):
+                 task_group: np.ndarray, v_mean_mV: np.ndarray, v_std_mV: np.ndarray,
+                 local_rows: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None):
         super().__init__()
         torch.manual_seed(config.seed)
         self.arch = config.arch
@@ -260,12 +372,36 @@ class Surrogate(nn.Module):
             self.t_b1 = nn.Parameter(torch.zeros(n_tasks, 1))
             self.t_w2 = nn.Parameter(torch.ones(n_tasks, 1), requires_grad=False)
         self.t_b2 = nn.Parameter(torch.zeros(n_tasks))
-        # spike head reads the soma task's mixed expert output
+        # spike drive: the soma task's mixed expert output and all hidden units, plus a GLM on the traces
         self.spike_head = nn.Linear(D + config.hidden * n_exp, 1)
+        self.spike_glm = nn.Linear(n_feat, 1, bias=False)
+        nn.init.zeros_(self.spike_glm.weight)
+        if config.spike_kernel_ms < 1:
+            raise ValueError(f"spike_kernel_ms must be at least 1, got {config.spike_kernel_ms}")
+        self.kernel_len = int(config.spike_kernel_ms)
+        self.history = TraceBank(torch.tensor([math.exp(-1.0 / t) for t in config.history_taus_ms],
+                                              dtype=torch.float64))
+        self.n_hist = len(config.history_taus_ms)
+        self.w_hist = nn.Parameter(torch.full((self.n_hist,), -2.0))  # refractory from the start
+        self.spike_kernel = nn.Parameter(torch.zeros(n_tasks, self.kernel_len))  # z-score per spike, lag k ms
+        # threshold on the drive (logit); set by calibration after training
+        self.register_buffer("spike_logit_threshold", torch.tensor(0.0))
+        self.rest_logit = REST_LOGIT
         self.register_buffer("v_mean", torch.as_tensor(v_mean_mV, dtype=torch.float32))
         self.register_buffer("v_std", torch.as_tensor(v_std_mV, dtype=torch.float32))
         self.soma_index = 0
-        self.state_size = n_feat + n_exp * config.hidden
+        self.local_path = bool(config.local_path)
+        if self.local_path:
+            if local_rows is None:
+                raise ValueError("config.local_path needs local_rows (channel rows and row sections)")
+            self.local = LocalPath(*local_rows, config.local_exc_taus_ms, config.local_inh_taus_ms)
+            n_local = self.local.n_cols
+        else:
+            self.local = LocalPath(np.zeros(0, np.int64), np.zeros(0, np.int64), np.full(n_tasks, -1), (), ())
+            n_local = 0
+        self.n_local = n_local
+        self.n_core = n_feat + n_exp * config.hidden + n_local
+        self.state_size = self.n_core + self.n_hist + self.kernel_len + 1
 
     # -- pieces shared by forward and step -------------------------------------
     def _group(self, x: Tensor) -> Tensor:
@@ -315,10 +451,70 @@ class Surrogate(nn.Module):
         else:
             v = torch.einsum("mnk,nk->mn", torch.relu(pre), self.t_w2) + self.t_b2
         spike = self.spike_head(torch.cat([soma_in, h.flatten(1)], dim=-1)).squeeze(-1)
+        spike = spike + self.spike_glm(feat).squeeze(-1)
         return v, spike, e
 
+    # -- the spike mechanism ----------------------------------------------------------
+    def _split(self, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """state → traces (B, F), hidden (B, E, H), spike history (B, n_hist), last spikes (B, K), last drive (B,)."""
+        o1 = self.n_feat
+        o2 = self.n_core - self.n_local
+        o3 = self.n_core + self.n_hist
+        o4 = o3 + self.kernel_len
+        return (state[:, :o1], state[:, o1:o2].reshape(-1, self.n_experts, self.hidden), state[:, o3 - self.n_hist:o3],
+                state[:, o3:o4], state[:, o4])
+
+    def _local_state(self, state: Tensor) -> Tensor:
+        return state[:, self.n_core - self.n_local:self.n_core]
+
+    def spike_loop(self, drive: Tensor, hist: Tensor, prev: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Run the spike mechanism on its own spikes over a window.
+
+        drive (B, T) → spikes (B, T) in {0, 1}, logit (B, T), last history (B, n_hist), last logit (B,).
+        """
+        thr = self.spike_logit_threshold
+        spikes: List[Tensor] = []
+        logits: List[Tensor] = []
+        for t in range(drive.shape[1]):
+            logit = drive[:, t] + hist @ self.w_hist
+            fired = ((logit >= thr) & (prev < thr)).to(drive.dtype)
+            hist = hist * self.history.decay + fired[:, None]
+            prev = logit
+            spikes.append(fired)
+            logits.append(logit)
+        return torch.stack(spikes, 1), torch.stack(logits, 1), hist, prev
+
+    def _spike_waveforms(self, spikes: Tensor, last: Tensor) -> Tuple[Tensor, Tensor]:
+        """spikes (B, T), last spikes before the window (B, K; lag 1 first) → voltage z (B, T, N), new last spikes."""
+        K = self.kernel_len
+        seq = torch.cat([last[:, : K - 1].flip(1), spikes], dim=1)  # chronological
+        win = seq.unfold(1, K, 1)  # (B, T, K): win[..., i] is the spike at lag K − 1 − i
+        return win @ self.spike_kernel.flip(1).t(), seq[:, -K:].flip(1)
+
+    def drive(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The input-driven part of a window: voltage z without spikes (B, T, N), spike drive (B, T),
+        expert outputs (B, T, E, D), and the traces and hidden units at its end (B, n_core)."""
+        a0, h, _, _, _ = self._split(state)
+        a, a_last = self.traces(self._group(x), a0)
+        feat = self._features(a)
+        B, T = x.shape[0], x.shape[1]
+        hs = self.experts.sequence(feat, h)  # (B, T, E, H)
+        H = hs.reshape(B * T, self.n_experts, self.hidden)
+        v, spike, e = self._readout(feat.reshape(B * T, -1), H)
+        v = v.reshape(B, T, -1)
+        core = torch.cat([a_last, hs[:, -1].flatten(1)], dim=1)
+        if self.local_path:
+            la = self._local_state(state)
+            lx = self.local.columns(x)
+            # traces of every column: a_t = d a_{t-1} + x_t, by a scan in chunks (cheap: elementwise)
+            lt = _scan(lx, la, self.local.decay)
+            v = v + self.local.readout(lt.reshape(B * T, -1)).reshape(B, T, -1)
+            core = torch.cat([core, lt[:, -1]], dim=1)
+        return v, spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1), core
+
     # -- training: whole windows -------------------------------------------------
-    def forward(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    def forward(self, x: Tensor, state: Tensor, spikes: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """Run a window.
 
         Parameters
@@ -327,28 +523,33 @@ class Surrogate(nn.Module):
             Summed event weight per channel and 1 ms bin.
         state : Tensor (B, state_size)
             From :meth:`init_state` or a previous window.
+        spikes : Tensor (B, T) or None
+            Somatic spikes per bin to feed the spike history (teacher forcing,
+            for training). None: the model's own spikes, exactly as :meth:`step`.
 
         Returns
         -------
         voltage_z (B, T, N), spike_logit (B, T), expert outputs (B, T, E, D), final state (B, state_size)
         """
-        a0 = state[:, : self.n_feat]
-        h = state[:, self.n_feat:].reshape(-1, self.n_experts, self.hidden)
-        a, a_last = self.traces(self._group(x), a0)
-        feat = self._features(a)
-        B, T = x.shape[0], x.shape[1]
-        hs = self.experts.sequence(feat, h)  # (B, T, E, H)
-        h = hs[:, -1]
-        H = hs.reshape(B * T, self.n_experts, self.hidden)
-        v, spike, e = self._readout(feat.reshape(B * T, -1), H)
-        return (v.reshape(B, T, -1), spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1),
-                torch.cat([a_last, h.flatten(1)], dim=1))
+        _, _, hist0, last0, prev0 = self._split(state)
+        v, drive, e, core = self.drive(x, state)
+        if spikes is None:
+            spikes, logit, hist, prev = self.spike_loop(drive, hist0, prev0)
+        else:
+            traces, hist = self.history(spikes[:, :, None].expand(-1, -1, self.n_hist), hist0)
+            before = torch.cat([hist0[:, None], traces[:, :-1]], dim=1)
+            logit = drive + before @ self.w_hist
+            prev = logit[:, -1]
+        v_spk, last = self._spike_waveforms(spikes, last0)
+        return v + v_spk, logit, e, torch.cat([core, hist, last, prev[:, None]], dim=1)
 
     # -- inference: one 1 ms step ---------------------------------------------------
     @torch.jit.export
     def init_state(self, batch: int) -> Tensor:
         """State of a cell at rest with no input history."""
-        return torch.zeros(batch, self.state_size, device=self.v_mean.device)
+        state = torch.zeros(batch, self.state_size, device=self.v_mean.device)
+        state[:, -1] = self.rest_logit
+        return state
 
     @torch.jit.export
     def step(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -363,13 +564,26 @@ class Surrogate(nn.Module):
         Returns
         -------
         voltage_mV (B, N) at the end of the bin, spike probability (B,), new state.
+        The cell spikes in this bin when the probability crosses ``sigmoid(spike_logit_threshold)`` upwards.
         """
-        a = self.traces.step(self._group(x), state[:, : self.n_feat])
+        a0, h, hist, last, prev = self._split(state)
+        a = self.traces.step(self._group(x), a0)
         feat = self._features(a)
-        h = state[:, self.n_feat:].reshape(-1, self.n_experts, self.hidden)
         h = self.experts.cell(self.experts.input_gates(feat), h)
-        v, spike, e = self._readout(feat, h)
-        return v * self.v_std + self.v_mean, torch.sigmoid(spike), torch.cat([a, h.flatten(1)], dim=1)
+        v, drive, e = self._readout(feat, h)
+        core = torch.cat([a, h.flatten(1)], dim=1)
+        if self.local_path:
+            la = self._local_state(state) * self.local.decay + self.local.columns(x)
+            v = v + self.local.readout(la)
+            core = torch.cat([core, la], dim=1)
+        thr = self.spike_logit_threshold
+        logit = drive + hist @ self.w_hist
+        fired = ((logit >= thr) & (prev < thr)).to(v.dtype)
+        last = torch.cat([fired[:, None], last[:, : self.kernel_len - 1]], dim=1)
+        v = v + last @ self.spike_kernel.t()
+        hist = hist * self.history.decay + fired[:, None]
+        state = torch.cat([core, hist, last, logit[:, None]], dim=1)
+        return v * self.v_std + self.v_mean, torch.sigmoid(logit), state
 
     def to_mV(self, v_z: Tensor) -> Tensor:
         return v_z * self.v_std + self.v_mean

@@ -114,7 +114,18 @@ def build_model(dataset, model_cfg: ModelConfig, v_mean, v_std) -> Surrogate:
     if not (np.all(kind[: len(exc)] == "exc") and np.all(kind[len(exc):] == "inh")):
         raise SurrogateCellError("data set channels must list all excitatory channels before the inhibitory ones")
     groups = np.array([REGION_INDEX.get(str(r), 0) for r in seg.region])
-    return Surrogate(model_cfg, seg.mid_um[exc], seg.mid_um[inh], groups, v_mean, v_std)
+    return Surrogate(model_cfg, seg.mid_um[exc], seg.mid_um[inh], groups, v_mean, v_std,
+                     local_rows=local_rows(seg, exc, inh))
+
+
+def local_rows(segments, exc_rows: np.ndarray, inh_rows: np.ndarray):
+    """``(exc_rows, inh_rows, row_section)`` for the local path: sections that carry synapses get an index."""
+    with_syn = np.zeros(len(segments), bool)
+    with_syn[exc_rows] = with_syn[inh_rows] = True
+    names = sorted(set(segments.section[with_syn].tolist()))
+    index = {n: i for i, n in enumerate(names)}
+    row_section = np.array([index.get(str(n), -1) for n in segments.section], dtype=np.int64)
+    return np.asarray(exc_rows, np.int64), np.asarray(inh_rows, np.int64), row_section
 
 
 def split_sims(n_sims: int, val_fraction: float):
@@ -188,7 +199,8 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         x, v, spikes, _ = sampler.sample(rng)
         vz = (v - model.v_mean) / model.v_std
         y = spike_targets(spikes, x.shape[1])
-        pred_v, logit, _, _ = model(x, model.init_state(x.shape[0]))
+        # spike history teacher-forced with the true spikes; everything else free-running
+        pred_v, logit, _, _ = model(x, model.init_state(x.shape[0]), y)
         burn = cfg.burn_in_ms
         w_time = 1.0 + (cfg.near_spike_weight - 1.0) * near_spike_mask(y)
         err = (pred_v[:, burn:] - vz[:, burn:]) ** 2 * w_time[:, burn:, None]
@@ -255,13 +267,23 @@ def _validation_batch(dataset, sims, cfg: TrainConfig):
 
 @torch.no_grad()
 def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
-    """Free-running validation loss (z-scored MSE from rest) and expert diversity."""
+    """Free-running validation from rest with the spike threshold re-chosen on the batch.
+
+    ``val_loss`` = z-scored voltage MSE + (1 − spike F1 at ±5 ms) + relative
+    rate error: voltage, timing and rate all count for the best model.
+    """
+    from .evaluate import choose_spike_threshold
+
     model.eval()
     x, v, spikes = batch
+    calib = choose_spike_threshold(model, x, spikes)
     pred_v, logit, experts, _ = model(x, model.init_state(x.shape[0]))
     vz = (v - model.v_mean) / model.v_std
-    out = {"val_loss": float(((pred_v - vz) ** 2).mean()),
-           "val_rmse_mv": float(((model.to_mV(pred_v) - v) ** 2).mean().sqrt())}
+    v_loss = float(((pred_v - vz) ** 2).mean())
+    out = {"val_loss": v_loss + (1.0 - calib["f1_5ms"]) + calib["rate_error"], "val_voltage_loss": v_loss,
+           "val_rmse_mv": float(((model.to_mV(pred_v) - v) ** 2).mean().sqrt()),
+           "val_spike_f1_5ms": calib["f1_5ms"], "val_rate_error": calib["rate_error"],
+           "val_spike_level": calib["level"]}
     if model.n_experts > 1:
         out.update({f"diversity_{k}": val for k, val in diversity(experts[:, ::10]).items()})
     return out

@@ -13,13 +13,17 @@ EXAMPLES = """
 examples:
   surrogate-cell train --data data.h5 --arch mmoe --out runs/mmoe
   surrogate-cell train --data data.h5 --arch mh --lbtw 0.5 --minutes 10 --out runs/mh_lbtw
+  surrogate-cell train --data a.h5 b.h5 --data-seconds 200 --arch mh --out runs/mh_200s
 """
 
 
 def register(sub, formatter):
     p = sub.add_parser("train", help="train a surrogate (MH, MMoE, MMoEEx) on a data set",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
-    p.add_argument("--data", required=True, metavar="FILE.h5", help="data set from 'surrogate-cell generate'")
+    p.add_argument("--data", required=True, nargs="+", metavar="FILE.h5",
+                   help="data set(s) from 'surrogate-cell generate', of one cell")
+    p.add_argument("--data-seconds", type=float, default=None, metavar="S",
+                   help="use only the first S simulated seconds of the data (learning curves)")
     p.add_argument("--arch", choices=("mh", "mmoe", "mmoeex"), default="mmoe", help="architecture")
     p.add_argument("--lbtw", type=float, default=None, metavar="ALPHA", help="loss-balanced task weighting exponent")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder (checkpoints, log, model.pt)")
@@ -34,6 +38,10 @@ def register(sub, formatter):
     p.add_argument("--experts", type=int, default=4)
     p.add_argument("--expert-dim", type=int, default=16, help="expert output width read by the towers")
     p.add_argument("--tower-hidden", type=int, default=8, help="hidden units per tower (0: linear towers)")
+    p.add_argument("--spike-kernel-ms", type=int, default=24,
+                   help="length of the learned spike-triggered voltage waveform (ms)")
+    p.add_argument("--no-local-path", action="store_true",
+                   help="leave out the per-segment linear read-out of local synapses")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -44,7 +52,7 @@ def register(sub, formatter):
 def run(args) -> int:
     from pathlib import Path
 
-    from ..data import Dataset
+    from ..data import Dataset, DatasetUnion
     from ..errors import SurrogateCellError
     from ..training.evaluate import calibrate_spike_probability, plot_training_log
     from ..training.export import export_model
@@ -53,9 +61,17 @@ def run(args) -> int:
 
     if args.lbtw is not None and not 0.0 <= args.lbtw <= 1.0:
         raise SurrogateCellError(f"--lbtw must lie in [0, 1], got {args.lbtw}")
-    dataset = Dataset(args.data)
+    sets = [Dataset(p) for p in args.data]
+    max_sims = None
+    if args.data_seconds is not None:
+        max_sims = int(round(args.data_seconds * 1000.0 / sets[0].sim_ms))
+        if max_sims < 2:
+            raise SurrogateCellError(f"--data-seconds {args.data_seconds} leaves fewer than 2 simulations of "
+                                     f"{sets[0].sim_ms} ms (one is needed for validation); give more seconds")
+    dataset = DatasetUnion(sets, max_sims)
     model_cfg = ModelConfig(arch=args.arch, n_groups=args.groups, hidden=args.hidden, n_experts=args.experts,
-                            expert_dim=args.expert_dim, tower_hidden=args.tower_hidden, seed=args.seed)
+                            expert_dim=args.expert_dim, tower_hidden=args.tower_hidden, seed=args.seed,
+                            spike_kernel_ms=args.spike_kernel_ms, local_path=not args.no_local_path)
     cfg = TrainConfig(max_minutes=args.minutes, max_steps=args.steps, eval_every=args.eval_every,
                       batch_size=args.batch_size, window_ms=args.window_ms, lr=args.lr,
                       lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads)

@@ -6,18 +6,19 @@
 * :class:`GenerationPlan`, :func:`generate` — many simulations, workers or MPI,
   resumable (``generate``);
 * :func:`data_digest`, part files, assembly (``store``);
-* :class:`Dataset` — the lazy reader with windows and streaming batches (``dataset``).
+* :class:`Dataset` — the lazy reader with windows and streaming batches, and
+  :class:`DatasetUnion` — several sets of one cell read as one (``dataset``).
 
 The file layout is the contract documented in ``docs/dataset.md``.
 """
 from .cellspec import CellSpec, ChannelTable, channel_layout, table_digest
-from .dataset import Dataset, WindowBatch
+from .dataset import Dataset, DatasetUnion, WindowBatch
 from .generate import GenerationPlan, GenerationReport, generate
 from .inputs import REGIMES, ChannelLayout, GeneratorConfig, SimInputs, bin_events, draw_inputs, sim_seed
 from .simulate import SimOutput, SimSettings, Simulator
 from .store import FORMAT, FORMAT_VERSION, data_digest
 
-__all__ = ["CellSpec", "ChannelTable", "channel_layout", "table_digest", "Dataset", "WindowBatch",
+__all__ = ["CellSpec", "ChannelTable", "channel_layout", "table_digest", "Dataset", "DatasetUnion", "WindowBatch",
            "GenerationPlan", "GenerationReport", "generate", "REGIMES", "ChannelLayout", "GeneratorConfig",
            "SimInputs", "bin_events", "draw_inputs", "sim_seed", "SimOutput", "SimSettings", "Simulator",
            "FORMAT", "FORMAT_VERSION", "data_digest"]

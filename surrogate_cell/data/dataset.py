@@ -270,3 +270,80 @@ class Dataset:
             k = np.floor(t[(t >= start) & (t < start + length_ms)]).astype(np.int64) - start
             np.add.at(spikes[j], k, 1)
         return WindowBatch(inputs, voltage, spikes, picks[:, 0].astype(np.int64), picks[:, 1].astype(np.int64))
+
+
+class DatasetUnion:
+    """Several data sets of one cell read as one (simulations numbered in order).
+
+    Parameters
+    ----------
+    datasets : list of Dataset
+        Same cell, input channels and simulation length.
+    max_sims : int or None
+        Keep only the first ``max_sims`` simulations (for learning curves).
+
+    Raises
+    ------
+    DataError
+        If the sets are of different cells, channels or simulation lengths.
+    """
+
+    def __init__(self, datasets, max_sims: int | None = None):
+        if not datasets:
+            raise DataError("no data set given")
+        first = datasets[0]
+        for ds in datasets[1:]:
+            if ds.cell_digest != first.cell_digest or not np.array_equal(ds.channel_segment, first.channel_segment):
+                raise DataError(f"{ds.path} is of another cell or has other input channels than {first.path}; "
+                                "train on data sets generated for one cell")
+            if ds.sim_ms != first.sim_ms:
+                raise DataError(f"{ds.path} has {ds.sim_ms} ms simulations, {first.path} {first.sim_ms} ms; "
+                                "generate both with the same --sim-seconds")
+        self.datasets = list(datasets)
+        self._index = [(d, s) for d, ds in enumerate(self.datasets) for s in range(ds.n_sims)]
+        if max_sims is not None:
+            if max_sims < 1:
+                raise DataError(f"at least one simulation is needed, got max_sims={max_sims}")
+            if max_sims > len(self._index):
+                raise DataError(f"{max_sims} simulations asked for, the data sets hold {len(self._index)}; "
+                                "generate more data or ask for fewer seconds")
+            self._index = self._index[:max_sims]
+        self.path = first.path if len(datasets) == 1 else Path("+".join(str(d.path) for d in datasets))
+        self.segments, self.channels = first.segments, first.channels
+        self.sim_ms, self.n_sims = first.sim_ms, len(self._index)
+        self.n_segments, self.n_channels, self.cell_digest = first.n_segments, first.n_channels, first.cell_digest
+        self.rate_hz = np.array([self.datasets[d].rate_hz[s] for d, s in self._index])
+
+    channel_segment = Dataset.channel_segment
+    channel_kind = Dataset.channel_kind
+
+    def __len__(self) -> int:
+        return self.n_sims
+
+    @property
+    def digest(self) -> str:
+        """One file's digest; for several (or a subset), a digest of their digests and the simulations used."""
+        if len(self.datasets) == 1 and self.n_sims == self.datasets[0].n_sims:
+            return self.datasets[0].digest
+        import hashlib
+
+        h = hashlib.sha256()
+        for ds in self.datasets:
+            h.update(ds.digest.encode())
+        h.update(str(self.n_sims).encode())
+        return h.hexdigest()
+
+    def _locate(self, sim: int):
+        if not 0 <= int(sim) < self.n_sims:
+            raise DataError(f"simulation {sim} out of range 0..{self.n_sims - 1}")
+        d, s = self._index[int(sim)]
+        return self.datasets[d], s
+
+    def spike_times(self, sim: int) -> np.ndarray:
+        ds, s = self._locate(sim)
+        return ds.spike_times(s)
+
+    def window(self, sim: int, start_ms: int, length_ms: int):
+        """As :meth:`Dataset.window`."""
+        ds, s = self._locate(sim)
+        return ds.window(s, start_ms, length_ms)

@@ -3,15 +3,22 @@
 L5 pyramidal cells are the project's detailed :class:`~surrogate_cell.cells.HayCell`,
 imported the way NetPyNE users import a cell (``importCellParams`` from a
 Python file holding the class, saved as a JSON rule); fast-spiking interneurons
-are single compartments with transient Na and Kv3.1 channels. Background NetStims drive the
-pyramidal cells' apical and basal trees and the interneurons; pyramidal cells
-excite each other (apical tree) and the interneurons, which inhibit the
-pyramidal cells (basal tree). A laminar probe records the LFP.
+are single compartments with transient Na and Kv3.1 channels. Background
+comes from populations of independent Poisson NetStims, each pyramidal cell
+drawing ``bkg_exc_per_cell`` excitatory and ``bkg_inh_per_cell`` inhibitory
+sources onto random dendritic sites (NetPyNE's ``convergence`` onto the
+``apical`` and ``basal`` section lists); the interneurons get NetStim
+stimulation (``stimTargetParams``). Pyramidal cells excite each other (apical
+tree) and the interneurons, which inhibit the pyramidal cells (basal tree).
+A laminar probe records the LFP.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+#: the populations of neurons (the others are background sources)
+CELL_POPS = ("L5", "FS")
 
 #: recorded compartments of the pyramidal cells: label → (section of the imported rule, x)
 TRACES = {"V_soma": ("soma_0", 0.5), "V_trunk": ("apic_5", 0.5), "V_basal": ("dend_3", 0.5)}
@@ -24,7 +31,12 @@ class ColumnConfig:
     n_l5: int = 5
     n_fs: int | None = None  # default: n_l5 // 3, at least 1
     duration_ms: float = 500.0
-    bkg_rate_hz: float = 50.0
+    bkg_rate_hz: float = 50.0  # NetStim onto each interneuron
+    bkg_exc_per_cell: int = 400  # excitatory background sources per pyramidal cell (half apical, half basal)
+    bkg_inh_per_cell: int = 100  # inhibitory ones
+    bkg_exc_rate_hz: float = 6.0  # rate of each background source
+    bkg_inh_rate_hz: float = 8.0
+    bkg_sources: int = 2000  # size of each background NetStim population (sources are shared between cells)
     seed: int = 1
     lfp_depths_um: tuple = (400.0, 600.0, 800.0, 1000.0, 1200.0)  # NetPyNE y (depth); somata near 1000 µm
     record_cells: int = 3
@@ -70,11 +82,18 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
     net.synMechParams["AMPANMDA"] = {"mod": "sc_AMPANMDA"}  # the HayCell's synapses (e 0 mV)
     net.synMechParams["GABAA"] = {"mod": "sc_GABAA"}  # (e -80 mV)
     net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 3.0, "e": 0}
+    # independent Poisson background, as in the surrogate's training data
+    for pop, rate in (("bkgE", cc.bkg_exc_rate_hz), ("bkgI", cc.bkg_inh_rate_hz)):
+        net.popParams[pop] = {"cellModel": "NetStim", "numCells": cc.bkg_sources, "rate": rate, "noise": 1.0,
+                              "start": 0.0}
+    for tree in ("apical", "basal"):
+        net.connParams[f"bkgE->L5 {tree}"] = {"preConds": {"pop": "bkgE"}, "postConds": {"pop": "L5"},
+                                              "convergence": cc.bkg_exc_per_cell // 2, "sec": tree, "synsPerConn": 1,
+                                              "weight": 1.0, "delay": 1.0, "synMech": "AMPANMDA"}
+        net.connParams[f"bkgI->L5 {tree}"] = {"preConds": {"pop": "bkgI"}, "postConds": {"pop": "L5"},
+                                              "convergence": cc.bkg_inh_per_cell // 2, "sec": tree, "synsPerConn": 1,
+                                              "weight": 1.0, "delay": 1.0, "synMech": "GABAA"}
     net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": cc.bkg_rate_hz, "noise": 1.0}
-    net.stimTargetParams["bkg->L5 apical"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "apical",
-                                               "synsPerConn": 40, "weight": 1.0, "delay": 1, "synMech": "AMPANMDA"}
-    net.stimTargetParams["bkg->L5 basal"] = {"source": "bkg", "conds": {"pop": "L5"}, "sec": "basal",
-                                              "synsPerConn": 30, "weight": 1.0, "delay": 1, "synMech": "AMPANMDA"}
     net.stimTargetParams["bkg->FS"] = {"source": "bkg", "conds": {"pop": "FS"}, "sec": "soma", "loc": 0.5,
                                         "synsPerConn": 1, "weight": 0.005, "delay": 1, "synMech": "exc"}
     p_l5 = min(0.5, 10.0 / max(1, cc.n_l5))  # about 10 recurrent partners per cell at any size
@@ -92,6 +111,7 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
     cfg.hParams = {"celsius": 34.0, "v_init": -75.0}
     cfg.seeds = {"conn": cc.seed, "stim": cc.seed, "loc": cc.seed, "cell": cc.seed}
     cfg.recordCells = [("L5", list(range(min(cc.n_l5, cc.record_cells)))), ("FS", [0])]
+    cfg.recordCellsSpikes = list(CELL_POPS)  # not the background sources
     cfg.recordTraces = {k: {"sec": sec, "loc": x, "var": "v", "conds": {"pop": "L5"}} for k, (sec, x) in TRACES.items()}
     cfg.recordTraces["V_fs"] = {"sec": "soma", "loc": 0.5, "var": "v", "conds": {"pop": "FS"}}
     cfg.recordLFP = [[150.0, y, 150.0] for y in cc.lfp_depths_um]
