@@ -17,8 +17,10 @@ The specification is ordinary NetPyNE:
 
 The same spec runs twice: detailed, then with ``surrogate_cell.netpyne.swap``
 on the pyramidal rule (one call; nothing else changes). Writes to ``--out``:
-``l5pc_rule.json``, ``detailed.npz``, ``surrogate.npz`` and
-``comparison.png`` (rasters, population rates, compartment traces, LFP).
+``l5pc_rule.json``, ``detailed.npz``, ``surrogate.npz``,
+``comparison.png`` (rasters, population rates, compartment traces, LFP) and
+``fidelity.json`` (population rates, per-cell rate correlation, LFP
+correlation per electrode; the first ``--skip-ms`` are left out).
 
     python examples/netpyne_column.py --model l5pc.pt --cells 5 --duration-ms 500 --out column_out
     python examples/netpyne_column.py --model l5pc.pt --skip-detailed --out column_out    # reuse detailed.npz
@@ -52,6 +54,7 @@ def parse_args(argv=None):
     p.add_argument("--bkg-rate", type=float, default=50.0, help="rate of each background NetStim (Hz)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--skip-detailed", action="store_true", help="reuse --out/detailed.npz instead of running it")
+    p.add_argument("--skip-ms", type=float, default=200.0, help="start-up transient left out of fidelity.json (ms)")
     return p.parse_args(argv)
 
 
@@ -137,10 +140,28 @@ def plot(out: Path, det: dict, sur: dict, duration: float) -> Path:
     return path
 
 
+def fidelity(det: dict, sur: dict, duration: float, skip_ms: float) -> dict:
+    """Rates per population and LFP per electrode, swapped against detailed."""
+    from surrogate_cell.fidelity import lfp_agreement, rate_agreement
+
+    pops = json.loads(str(det["pops"]))
+    report = {"skip_ms": skip_ms, "duration_ms": duration}
+    for pop in CELL_POPS:
+        report[pop] = rate_agreement((det["spkt"], det["spkid"]), (sur["spkt"], sur["spkid"]), pops[pop],
+                                     duration, skip_ms)
+    step = float(det["t"][1] - det["t"][0])
+    report["lfp"] = lfp_agreement(det["lfp"], sur["lfp"], skip_samples=int(round(skip_ms / step)))
+    report["lfp"]["depths_um"] = list(LFP_DEPTHS_UM)
+    return report
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.cells < 1 or args.duration_ms < 1 or abs(args.duration_ms - round(args.duration_ms)) > 1e-9:
         print("netpyne_column: --cells must be >= 1 and --duration-ms a whole number of ms >= 1", file=sys.stderr)
+        return 2
+    if not 0 <= args.skip_ms < args.duration_ms:
+        print(f"netpyne_column: --skip-ms must lie in [0, --duration-ms), got {args.skip_ms}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,6 +197,15 @@ def main(argv=None) -> int:
         return 2
     if int(pc.id()) == 0:
         print(f"wrote {plot(out, det, sur, float(round(args.duration_ms)))}")
+        report = fidelity(det, sur, float(round(args.duration_ms)), args.skip_ms)
+        (out / "fidelity.json").write_text(json.dumps(report, indent=1))
+        for pop in CELL_POPS:
+            r = report[pop]
+            print(f"{pop}: population rate {r['population_rate_hz_reference']:.2f} Hz detailed vs "
+                  f"{r['population_rate_hz_candidate']:.2f} Hz swapped, error {100 * r['population_rate_error']:.1f} %, "
+                  f"per-cell rate r {r['per_cell_rate_r']:.3f} ({r['cells']} cells)")
+        print("LFP r per electrode: " + ", ".join(f"{d:g} µm {r:.3f}" for d, r in
+                                                  zip(LFP_DEPTHS_UM, report["lfp"]["per_electrode_r"])))
     pc.barrier()
     if int(pc.nhost()) > 1:
         pc.done()

@@ -27,6 +27,7 @@ COMMANDS = (
     "surrogate_cell.commands.train",
     "surrogate_cell.commands.evaluate",
     "surrogate_cell.commands.compare",
+    "surrogate_cell.commands.learning_curve",
 )
 
 

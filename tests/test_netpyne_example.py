@@ -1,6 +1,7 @@
 """examples/netpyne_column.py runs end to end, small (detailed and swapped, one figure)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -15,11 +16,14 @@ EXAMPLE = ROOT / "examples" / "netpyne_column.py"
 def test_netpyne_column_example_runs(probe_path, tmp_path):  # noqa: F811
     out = tmp_path / "column"
     proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", str(probe_path), "--out", str(out),
-                           "--cells", "2", "--inh", "1", "--duration-ms", "30"],
+                           "--cells", "2", "--inh", "1", "--duration-ms", "30", "--skip-ms", "10"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for name in ("l5pc_rule.json", "detailed.npz", "surrogate.npz", "comparison.png"):
+    for name in ("l5pc_rule.json", "detailed.npz", "surrogate.npz", "comparison.png", "fidelity.json"):
         assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "fidelity.json").read_text())
+    assert report["L5"]["cells"] == 2 and report["FS"]["cells"] == 1
+    assert len(report["lfp"]["per_electrode_r"]) == 5
     det, sur = np.load(out / "detailed.npz"), np.load(out / "surrogate.npz")
     assert det["lfp"].shape == sur["lfp"].shape == (60, 5)
     assert det["V_soma/cell_0"].shape == sur["V_soma/cell_0"].shape == det["t"].shape

@@ -20,12 +20,19 @@ def _jsonable(table: SegmentTable) -> dict:
 def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentTable,
                  channel_segment: np.ndarray, channel_kind: np.ndarray, arch: str,
                  config: dict | None = None, data_digest: str = "", spike_threshold_mV: float = -10.0,
-                 spike_probability: float = 0.5, extra: dict | None = None) -> Path:
+                 spike_probability: float | None = None, extra: dict | None = None) -> Path:
     """Script ``model`` and write it with its metadata (see :mod:`surrogate_cell.model`).
 
-    The file is written to a temporary name and renamed into place.
+    ``spike_probability`` defaults to the model's own threshold (``sigmoid(spike_logit_threshold)``),
+    with which its spike mechanism fires; the file is written to a temporary name and renamed into place.
     """
     model = model.cpu().eval()
+    own = getattr(model, "spike_logit_threshold", None)
+    if spike_probability is None:
+        spike_probability = float(torch.sigmoid(own)) if own is not None else 0.5
+    elif own is not None and abs(float(torch.sigmoid(own)) - spike_probability) > 1e-6:
+        raise ValueError(f"spike_probability {spike_probability} differs from the model's own threshold "
+                         f"{float(torch.sigmoid(own))}; leave it unset")
     scripted = torch.jit.script(model)
     meta = {
         "format": FORMAT,
@@ -36,6 +43,8 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
         "dt_ms": 1.0,
         "spike_threshold_mV": spike_threshold_mV,
         "spike_probability": spike_probability,
+        # a model with its own spike mechanism spikes by its probability; others by the soma threshold
+        "spike_rule": "probability" if own is not None else "threshold",
         "segments": _jsonable(segments),
         "channels": {"segment": np.asarray(channel_segment).tolist(), "kind": np.asarray(channel_kind).tolist()},
         "cell_digest": segments.digest(),

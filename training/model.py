@@ -25,8 +25,8 @@ Physics carried into the architecture:
   synapses on that segment and on its whole section, so that local EPSPs,
   which the grouped inputs average away, are read out directly (the linear
   backbone of hierarchical LN models). It costs O(channels) per step.
-* **An explicit spike mechanism.** The experts (plus a direct linear path from
-  the input traces, a GLM) give a somatic spike drive; the model's own past
+* **An explicit spike mechanism.** The predicted somatic voltage, the experts
+  and a direct linear path from the input traces (a GLM) give a somatic spike drive; the model's own past
   spikes add refractoriness and after-hyperpolarisation through fixed
   exponential traces with learned weights. A spike is the drive crossing a
   threshold upwards, and every segment's voltage adds a learned
@@ -76,12 +76,26 @@ class ModelConfig:
     inh_taus_ms: tuple = INH_TAUS_MS
     spike_kernel_ms: int = 24  # length of the spike-triggered voltage waveform (≥ 1)
     history_taus_ms: tuple = HISTORY_TAUS_MS  # own-spike traces: refractoriness, AHP, adaptation
+    spike_mechanism: bool = True  # False: a bare spike head (no own-spike history, waveforms or soma drive)
     local_path: bool = False  # per-segment linear read-out of the segment's and section's own synapses
     local_exc_taus_ms: tuple = (3.0, 50.0)  # AMPA-like, NMDA-like
     local_inh_taus_ms: tuple = (8.0,)  # GABA_A
 
     def to_dict(self):
         return asdict(self)
+
+
+def plain_gru_config(**overrides) -> ModelConfig:
+    """The baseline without the cell's structure: raw binned input → linear 128 → GRU → linear heads.
+
+    No synaptic-kinetics traces (a near-zero time constant passes each bin
+    through), no local path, and a bare spike head; the grouping is still
+    learned (it is the linear input layer).
+    """
+    cfg = dict(arch="mh", n_groups=64, hidden=128, expert_dim=32, tower_hidden=0, exc_taus_ms=(1e-3,),
+               inh_taus_ms=(1e-3,), spike_mechanism=False, local_path=False)
+    cfg.update(overrides)
+    return ModelConfig(**cfg)
 
 
 def kmeans_groups(points: np.ndarray, k: int, seed: int = 0, iters: int = 50) -> np.ndarray:
@@ -376,14 +390,20 @@ class Surrogate(nn.Module):
         self.spike_head = nn.Linear(D + config.hidden * n_exp, 1)
         self.spike_glm = nn.Linear(n_feat, 1, bias=False)
         nn.init.zeros_(self.spike_glm.weight)
+        # logit per z-unit of soma voltage
+        self.spike_from_soma = nn.Parameter(torch.tensor(2.0 if config.spike_mechanism else 0.0),
+                                            requires_grad=bool(config.spike_mechanism))
         if config.spike_kernel_ms < 1:
             raise ValueError(f"spike_kernel_ms must be at least 1, got {config.spike_kernel_ms}")
         self.kernel_len = int(config.spike_kernel_ms)
         self.history = TraceBank(torch.tensor([math.exp(-1.0 / t) for t in config.history_taus_ms],
                                               dtype=torch.float64))
         self.n_hist = len(config.history_taus_ms)
-        self.w_hist = nn.Parameter(torch.full((self.n_hist,), -2.0))  # refractory from the start
-        self.spike_kernel = nn.Parameter(torch.zeros(n_tasks, self.kernel_len))  # z-score per spike, lag k ms
+        on = bool(config.spike_mechanism)
+        # refractory from the start
+        self.w_hist = nn.Parameter(torch.full((self.n_hist,), -2.0 if on else 0.0), requires_grad=on)
+        # z-score per spike, lag k ms
+        self.spike_kernel = nn.Parameter(torch.zeros(n_tasks, self.kernel_len), requires_grad=on)
         # threshold on the drive (logit); set by calibration after training
         self.register_buffer("spike_logit_threshold", torch.tensor(0.0))
         self.rest_logit = REST_LOGIT
@@ -451,7 +471,8 @@ class Surrogate(nn.Module):
         else:
             v = torch.einsum("mnk,nk->mn", torch.relu(pre), self.t_w2) + self.t_b2
         spike = self.spike_head(torch.cat([soma_in, h.flatten(1)], dim=-1)).squeeze(-1)
-        spike = spike + self.spike_glm(feat).squeeze(-1)
+        # the predicted somatic voltage (densely supervised) drives spiking directly
+        spike = spike + self.spike_glm(feat).squeeze(-1) + self.spike_from_soma * v[:, self.soma_index]
         return v, spike, e
 
     # -- the spike mechanism ----------------------------------------------------------

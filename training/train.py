@@ -155,6 +155,10 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
     """
     from tqdm import tqdm
 
+    if not 0 <= cfg.burn_in_ms < cfg.window_ms <= dataset.sim_ms:
+        raise SurrogateCellError(f"training windows of {cfg.window_ms} ms with a {cfg.burn_in_ms} ms burn-in do not fit "
+                                 f"simulations of {dataset.sim_ms} ms; choose burn-in < window <= {dataset.sim_ms} ms "
+                                 "(--window-ms)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:

@@ -82,8 +82,8 @@ def run(args) -> int:
     path = export_model(result["model"], out / "model.pt", segments=dataset.segments,
                         channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
                         arch=args.arch, config={"model": model_cfg.to_dict(), "train": cfg.to_dict()},
-                        data_digest=dataset.digest, spike_probability=calib["level"],
-                        extra={"spike_rule": "probability", "spike_calibration": calib,
+                        data_digest=dataset.digest,
+                        extra={"spike_calibration": calib,
                                "train_sims": [int(s) for s in result["train_sims"]],
                                "val_sims": [int(s) for s in result["val_sims"]]})
     plot_training_log(out / "log.csv", out)

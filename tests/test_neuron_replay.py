@@ -1,0 +1,62 @@
+"""A SurrogateCell driven in NEURON by a data set's own events reproduces the model's free run exactly.
+
+The events of one generated simulation (time, channel, weight) are replayed
+through NetStims and NetCons onto ``cell.synapse(section, x, kind)``; the
+recorded voltages and the spikes equal ``free_run`` of the packaged model on
+the set's binned inputs, so the free-running evaluation figures carry over to
+the cell in NEURON unchanged.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from surrogate_cell.data import Dataset
+from surrogate_cell.model import load
+from surrogate_cell.training.evaluate import free_run
+from surrogate_cell.training.metrics import upward_crossings
+from tests.conftest import run_cli
+from tests.test_neuron_support import fresh_runner  # noqa: F401 (fixture)
+
+
+@pytest.fixture(scope="module")
+def replay_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("replay") / "replay.h5"
+    # seed 0 draws the "strong" input regime for its first simulation: the cell fires
+    proc = run_cli("generate", "--seconds", "0.4", "--sim-seconds", "0.4", "--settle-ms", "50", "--workers", "1",
+                   "--seed", "0", "--out", path, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):  # noqa: F811
+    from neuron import h
+
+    from surrogate_cell.neuron import SurrogateCell, connect
+
+    h.load_file("stdrun.hoc")
+    ds = Dataset(replay_data)
+    model = load()
+    seg = model.segments
+    cell = SurrogateCell(model)
+    times, channels, weights = ds.events(0)
+    keep = []
+    for t, c, w in zip(times, channels, weights):
+        row = model.channel_segment[c]
+        ns = h.NetStim()  # one event at exactly t
+        ns.start, ns.number, ns.noise = float(t), 1, 0
+        keep += [ns, connect(ns, cell.synapse(str(seg.section[row]), float(seg.x[row]), str(model.channel_kind[c])),
+                                  weight=float(w), delay=0.0)]
+    soma, tuft = cell.record("soma", 0.5), cell.record_all()
+    h.dt = 0.025
+    h.finitialize(-70.0)
+    h.continuerun(float(ds.sim_ms))
+
+    x, _, _ = ds.window(0, 0, ds.sim_ms)
+    v_free, p_free = free_run(model, x[None])
+    # recording sample k is the voltage at t = k ms; the free run's row k is the end of bin k (t = k + 1)
+    np.testing.assert_allclose(soma.v[1:], v_free[0, :, 0], atol=1e-3)
+    np.testing.assert_allclose(tuft.v[1:], v_free[0], atol=1e-3)
+    expected = upward_crossings(p_free[0], model.spike_probability)
+    assert len(expected) > 0, "the replayed simulation should make the model fire"
+    np.testing.assert_allclose(cell.spike_times, expected, atol=1e-6)

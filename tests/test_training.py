@@ -1,0 +1,90 @@
+"""Training on real (tiny) generated data: the CLI on several files, exact resumption, the learning curve."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from surrogate_cell.data import Dataset, DatasetUnion
+from surrogate_cell.errors import DataError
+from surrogate_cell.model import load
+from surrogate_cell.training.model import ModelConfig
+from surrogate_cell.training.train import TrainConfig, train
+
+from .conftest import assert_one_error_line, run_cli
+
+TINY_MODEL = ["--groups", "4", "--hidden", "8", "--expert-dim", "4", "--tower-hidden", "0"]
+
+
+@pytest.fixture(scope="module")
+def two_sets(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("train")
+    paths = []
+    for seed in (21, 22):
+        path = folder / f"d{seed}.h5"
+        proc = run_cli("generate", "--seconds", "0.6", "--sim-seconds", "0.3", "--settle-ms", "50", "--workers", "1",
+                       "--seed", str(seed), "--out", path, "--no-progress")
+        assert proc.returncode == 0, proc.stderr
+        paths.append(path)
+    return paths
+
+
+def _tiny_cfgs(steps=4):
+    model = ModelConfig(arch="mh", n_groups=4, hidden=8, expert_dim=4, tower_hidden=0, local_path=True,
+                        spike_kernel_ms=5)
+    cfg = TrainConfig(window_ms=200, burn_in_ms=50, batch_size=2, max_steps=steps, eval_every=2, threads=1)
+    return model, cfg
+
+
+def test_train_cli_on_two_files_exports_a_spiking_model(two_sets, tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", *two_sets, "--arch", "mh", *TINY_MODEL, "--steps", "4", "--eval-every", "2",
+                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--out", out, "--json", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["steps"] == 4
+    model = load(out / "model.pt")
+    union = DatasetUnion([Dataset(p) for p in two_sets])
+    assert union.n_sims == 4
+    assert model.metadata["data_digest"] == union.digest
+    assert model.metadata["spike_rule"] == "probability"
+    # the exported level is the one the model's own spike mechanism fires at
+    assert abs(model.spike_probability - float(torch.sigmoid(model.module.spike_logit_threshold))) < 1e-6
+    rows = (out / "log.csv").read_text().splitlines()
+    assert len(rows) == 3 and "val_spike_f1_5ms" in rows[0]
+
+
+def test_interrupted_training_resumes_exactly(two_sets, tmp_path):
+    data = DatasetUnion([Dataset(p) for p in two_sets])
+    model_cfg, cfg = _tiny_cfgs(steps=4)
+    whole = train(data, tmp_path / "whole", model_cfg, cfg, progress=False)
+    first = train(data, tmp_path / "split", model_cfg, cfg, progress=False, stop_after_steps=2)
+    assert first["stopped"] == "interrupted" and first["steps"] == 2
+    second = train(data, tmp_path / "split", model_cfg, cfg, progress=False)
+    assert second["steps"] == 4
+    a, b = whole["model"].state_dict(), second["model"].state_dict()
+    for k in a:
+        np.testing.assert_array_equal(a[k].numpy(), b[k].numpy(), err_msg=k)
+
+
+def test_learning_curve_cli(two_sets, tmp_path):
+    out = tmp_path / "curve"
+    proc = run_cli("learning-curve", "--data", two_sets[0], "--heldout", two_sets[1], "--seconds", "0.6",
+                   "--minutes", "0.05", "--window-ms", "200", "--groups", "4", "--hidden", "8", "--expert-dim", "4", "--threads", "1",
+                   "--out", out, "--json", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["model"] for r in rows] == ["chosen", "plain GRU"]
+    assert all(r["seconds"] == 0.6 for r in rows)
+    assert (out / "learning_curve.png").stat().st_size > 0 and (out / "learning_curve.md").is_file()
+
+
+def test_data_union_refuses_mismatches(two_sets, tmp_path):
+    sets = [Dataset(p) for p in two_sets]
+    with pytest.raises(DataError, match="hold 4"):
+        DatasetUnion(sets, max_sims=5)
+    assert DatasetUnion(sets, max_sims=3).n_sims == 3
+    proc = run_cli("train", "--data", *two_sets, "--data-seconds", "0.3", "--out", tmp_path / "x")
+    assert_one_error_line(proc, "fewer than 2 simulations")
+    proc = run_cli("train", "--data", *two_sets, "--window-ms", "400", "--out", tmp_path / "y")
+    assert_one_error_line(proc, "do not fit simulations of 300 ms")
