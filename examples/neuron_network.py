@@ -3,8 +3,11 @@
 * ``--cells`` L5PC surrogates (gids 0..N-1), each with Poisson background
   (NetStims) on its dendritic synapses, recurrent excitation from other
   surrogates, and inhibition from the interneurons onto its basal dendrites;
-* ``--inh`` interneurons (gids N..): one Hodgkin-Huxley compartment with an
+* ``--inh`` interneurons (gids N..): one fast-spiking compartment (transient
+  Na and Kv3.1, the project's channels, as in the NetPyNE column) with an
   excitatory ``ExpSyn``, driven by the surrogates and by their own background.
+
+The run is at 34 °C (the Hay cell's temperature) in both forms.
 
 The run is an ordinary NEURON run (``pc.psolve``); the surrogates are stepped
 by the process's runner behind the scenes. Writes ``spikes.npz``,
@@ -37,12 +40,21 @@ import numpy as np
 
 
 class Interneuron:
-    """A fast-spiking interneuron: one 20 µm hh compartment with an excitatory ExpSyn (e 0 mV, τ 2 ms)."""
+    """A fast-spiking interneuron: one 15 µm compartment with an excitatory ExpSyn (e 0 mV, τ 2 ms).
+
+    Transient Na and Kv3.1 (``sc_NaTa_t``, ``sc_SKv3_1``): NEURON's ``hh`` barely fires at 34 °C.
+    """
 
     def __init__(self, h, gid: int):
         self.soma = h.Section(name=f"inh_{gid}")
-        self.soma.L = self.soma.diam = 20.0
-        self.soma.insert("hh")
+        self.soma.L = self.soma.diam = 15.0
+        self.soma.insert("pas")
+        self.soma.insert("sc_NaTa_t")
+        self.soma.insert("sc_SKv3_1")
+        for seg in self.soma:
+            seg.pas.g, seg.pas.e = 1e-4, -70.0
+            seg.sc_NaTa_t.gbar, seg.sc_SKv3_1.gbar = 0.5, 0.5
+        self.soma.ena, self.soma.ek = 50.0, -85.0
         self.syn = h.ExpSyn(self.soma(0.5))
         self.syn.tau = 2.0
         self.spike_detector = h.NetCon(self.soma(0.5)._ref_v, None, sec=self.soma)
@@ -130,8 +142,8 @@ def main(argv=None) -> int:
 
     # -- cells: surrogates dealt round-robin by the Population (or detailed cells likewise), interneurons too
     t0 = time.perf_counter()
+    h.celsius = 34.0  # the Hay cell's temperature, in both forms (the surrogate ignores it)
     if args.detailed:
-        h.celsius = 34.0
         pop = _DetailedPopulation(h, pc, exc_gids, model.spike_threshold_mV)
     else:
         pop = Population(model, exc_gids)
@@ -222,8 +234,9 @@ def main(argv=None) -> int:
         if args.compare:
             _compare(out, Path(args.compare), spikes, n_exc, n_inh, args.tstop, args.skip_ms)
         n_e = int(np.sum(spikes[:, 1] < n_exc))
-        print(f"{n_exc} surrogates + {n_inh} interneurons on {nhost} rank(s): build {build_s:.1f} s, "
-              f"run {run_s:.1f} s for {args.tstop:g} ms; {n_e} surrogate spikes "
+        kind = "detailed L5PCs" if args.detailed else "surrogates"
+        print(f"{n_exc} {kind} + {n_inh} interneurons on {nhost} rank(s): build {build_s:.1f} s, "
+              f"run {run_s:.1f} s for {args.tstop:g} ms; {n_e} L5PC spikes "
               f"({n_e / max(n_exc, 1) / args.tstop * 1000:.1f} Hz), {len(spikes) - n_e} interneuron spikes; "
               f"wrote {out}/spikes.npz, raster.png, traces.png")
     pc.barrier()

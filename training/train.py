@@ -39,6 +39,7 @@ class TrainConfig:
     max_minutes: float = 30.0  # wall-clock budget
     eval_every: int = 100  # steps between validation, checkpoint and log row
     patience: int = 6  # validation checks without improvement before stopping
+    lr_patience: int = 2  # validation checks without improvement before the learning rate is halved
     spike_loss_weight: float = 0.2
     spike_pos_weight: float = 10.0
     near_spike_weight: float = 3.0  # voltage-loss weight within ±5 ms of a somatic spike
@@ -177,7 +178,9 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
     v_mean, v_std = voltage_normalisation(dataset, train_sims)
     torch.manual_seed(cfg.seed)
     model = build_model(dataset, model_cfg, v_mean, v_std)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                           weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=cfg.lr_patience)
     rng = np.random.default_rng(cfg.seed)
     state = {"step": 0, "best_val": math.inf, "bad_checks": 0, "lbtw_ref": None, "elapsed_s": 0.0}
     ckpt = out / "checkpoint.pt"
@@ -185,13 +188,14 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         saved = torch.load(ckpt, weights_only=False)
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
         rng.bit_generator.state = saved["rng"]
         torch.set_rng_state(saved["torch_rng"])
         state = saved["state"]
     log_path = out / "log.csv"
     _truncate_log(log_path, state["step"])
     sampler = WindowSampler(dataset, train_sims, cfg)
-    val_batch = _validation_batch(dataset, val_sims if len(val_sims) else train_sims, cfg)
+    val_batch = validation_batch(dataset, val_sims if len(val_sims) else train_sims, cfg)
     n_tasks = model.n_tasks
     started = time.time() - state["elapsed_s"]
     bar = tqdm(total=cfg.max_steps, initial=state["step"], desc=f"train {model_cfg.arch}", disable=not progress,
@@ -231,6 +235,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.max_steps:
             val = validate(model, val_batch, cfg)
             state["elapsed_s"] = time.time() - started
+            sched.step(val["val_loss"])
             improved = val["val_loss"] < state["best_val"]
             if improved:
                 state["best_val"], state["bad_checks"] = val["val_loss"], 0
@@ -238,9 +243,11 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
             else:
                 state["bad_checks"] += 1
             row = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 2), "train_loss": loss.item(),
-                   "train_voltage_loss": v_loss.item(), "train_spike_loss": s_loss.item(), **val}
+                   "train_voltage_loss": v_loss.item(), "train_spike_loss": s_loss.item(),
+                   "lr": opt.param_groups[0]["lr"], **val}
             _append_log(log_path, row)
             _atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                "scheduler": sched.state_dict(),
                                 "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                                 "state": state}, ckpt)
             if state["bad_checks"] >= cfg.patience:
@@ -259,7 +266,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
             "parameters": count_parameters(model), "train_sims": train_sims, "val_sims": val_sims}
 
 
-def _validation_batch(dataset, sims, cfg: TrainConfig):
+def validation_batch(dataset, sims, cfg: TrainConfig):
     """Fixed validation windows: each validation simulation from its start (rest)."""
     L = min(dataset.sim_ms, 2000)
     xs, vs, ss = [], [], []

@@ -24,7 +24,7 @@ def register(sub, formatter):
                    help="data set(s) from 'surrogate-cell generate', of one cell")
     p.add_argument("--data-seconds", type=float, default=None, metavar="S",
                    help="use only the first S simulated seconds of the data (learning curves)")
-    p.add_argument("--arch", choices=("mh", "mmoe", "mmoeex"), default="mmoe", help="architecture")
+    p.add_argument("--arch", choices=("mh", "mmoe", "mmoeex"), default="mh", help="architecture")
     p.add_argument("--lbtw", type=float, default=None, metavar="ALPHA", help="loss-balanced task weighting exponent")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder (checkpoints, log, model.pt)")
     p.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget")
@@ -33,11 +33,11 @@ def register(sub, formatter):
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--window-ms", type=int, default=600)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--groups", type=int, default=32, help="learned input groups per sign")
-    p.add_argument("--hidden", type=int, default=96, help="GRU width per expert")
+    p.add_argument("--groups", type=int, default=8, help="learned input groups per sign")
+    p.add_argument("--hidden", type=int, default=128, help="GRU width per expert")
     p.add_argument("--experts", type=int, default=4)
-    p.add_argument("--expert-dim", type=int, default=16, help="expert output width read by the towers")
-    p.add_argument("--tower-hidden", type=int, default=8, help="hidden units per tower (0: linear towers)")
+    p.add_argument("--expert-dim", type=int, default=32, help="expert output width read by the towers")
+    p.add_argument("--tower-hidden", type=int, default=0, help="hidden units per tower (0: linear towers)")
     p.add_argument("--spike-kernel-ms", type=int, default=24,
                    help="length of the learned spike-triggered voltage waveform (ms)")
     p.add_argument("--no-local-path", action="store_true",

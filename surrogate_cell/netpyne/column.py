@@ -32,8 +32,10 @@ class ColumnConfig:
     n_fs: int | None = None  # default: n_l5 // 3, at least 1
     duration_ms: float = 500.0
     bkg_rate_hz: float = 50.0  # NetStim onto each interneuron
-    bkg_exc_per_cell: int = 400  # excitatory background sources per pyramidal cell (half apical, half basal)
+    bkg_exc_per_cell: tuple = (200, 600)  # excitatory background sources per pyramidal cell, lowest and
+    # highest (half apical, half basal): cells get more the further along x they sit, so rates differ by cell
     bkg_inh_per_cell: int = 100  # inhibitory ones
+    fs_to_l5_weight: float = 0.05
     bkg_exc_rate_hz: float = 6.0  # rate of each background source
     bkg_inh_rate_hz: float = 8.0
     bkg_sources: int = 2000  # size of each background NetStim population (sources are shared between cells)
@@ -86,9 +88,11 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
     for pop, rate in (("bkgE", cc.bkg_exc_rate_hz), ("bkgI", cc.bkg_inh_rate_hz)):
         net.popParams[pop] = {"cellModel": "NetStim", "numCells": cc.bkg_sources, "rate": rate, "noise": 1.0,
                               "start": 0.0}
+    lo, hi = cc.bkg_exc_per_cell[0] / 2, cc.bkg_exc_per_cell[1] / 2
     for tree in ("apical", "basal"):
         net.connParams[f"bkgE->L5 {tree}"] = {"preConds": {"pop": "bkgE"}, "postConds": {"pop": "L5"},
-                                              "convergence": cc.bkg_exc_per_cell // 2, "sec": tree, "synsPerConn": 1,
+                                              "convergence": f"round({lo:g} + {hi - lo:g} * post_xnorm)",
+                                              "sec": tree, "synsPerConn": 1,
                                               "weight": 1.0, "delay": 1.0, "synMech": "AMPANMDA"}
         net.connParams[f"bkgI->L5 {tree}"] = {"preConds": {"pop": "bkgI"}, "postConds": {"pop": "L5"},
                                               "convergence": cc.bkg_inh_per_cell // 2, "sec": tree, "synsPerConn": 1,
@@ -105,7 +109,8 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
                                 "sec": "soma", "loc": 0.5, "weight": 0.01, "delay": 1.5, "synMech": "exc"}
     net.connParams["FS->L5"] = {"preConds": {"pop": "FS"}, "postConds": {"pop": "L5"},
                                 "probability": min(0.8, 8.0 / cc.fs_cells),
-                                "sec": "basal", "synsPerConn": 10, "weight": 0.3, "delay": 1.5, "synMech": "GABAA"}
+                                "sec": "basal", "synsPerConn": 10, "weight": cc.fs_to_l5_weight, "delay": 1.5,
+                                "synMech": "GABAA"}
     cfg = specs.SimConfig()
     cfg.duration, cfg.dt, cfg.recordStep = float(round(cc.duration_ms)), 0.025, cc.record_step_ms
     cfg.hParams = {"celsius": 34.0, "v_init": -75.0}
