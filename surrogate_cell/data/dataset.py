@@ -293,7 +293,9 @@ class DatasetUnion:
             raise DataError("no data set given")
         first = datasets[0]
         for ds in datasets[1:]:
-            if ds.cell_digest != first.cell_digest or not np.array_equal(ds.channel_segment, first.channel_segment):
+            # the segment table's own digest (the stored attribute's definition changed once)
+            if (ds.segments.digest() != first.segments.digest()
+                    or not np.array_equal(ds.channel_segment, first.channel_segment)):
                 raise DataError(f"{ds.path} is of another cell or has other input channels than {first.path}; "
                                 "train on data sets generated for one cell")
             if ds.sim_ms != first.sim_ms:
