@@ -20,7 +20,9 @@ on the pyramidal rule (one call; nothing else changes). Writes to ``--out``:
 ``l5pc_rule.json``, ``detailed.npz``, ``surrogate.npz``,
 ``comparison.png`` (rasters, population rates, compartment traces, LFP) and
 ``fidelity.json`` (population rates, per-cell rate correlation, LFP
-correlation per electrode; the first ``--skip-ms`` are left out).
+correlation per electrode; the first ``--skip-ms`` are left out),
+``lfp_comparison.png`` (detailed against swapped LFP at every contact, as the
+paper's Fig 1D) and ``lfp_laminar.png`` (laminar heat maps of both).
 
     python examples/netpyne_column.py --model l5pc.pt --cells 5 --duration-ms 500 --out column_out
     python examples/netpyne_column.py --model l5pc.pt --skip-detailed --out column_out    # reuse detailed.npz
@@ -54,7 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--bkg-rate", type=float, default=50.0, help="rate of each background NetStim (Hz)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--skip-detailed", action="store_true", help="reuse --out/detailed.npz instead of running it")
-    p.add_argument("--skip-ms", type=float, default=200.0, help="start-up transient left out of fidelity.json (ms)")
+    p.add_argument("--skip-ms", type=float, default=None,
+                   help="start-up transient left out of fidelity.json (ms; default 200, or a fifth of a shorter run)")
     return p.parse_args(argv)
 
 
@@ -140,6 +143,32 @@ def plot(out: Path, det: dict, sur: dict, duration: float) -> Path:
     return path
 
 
+def plot_lfp(out: Path, det: dict, sur: dict) -> list:
+    """LFP at every contact, detailed vs swapped, and both as laminar heat maps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from surrogate_cell.lfp.plots import plot_laminar_lfp, plot_lfp_comparison
+
+    step = float(det["t"][1] - det["t"][0])
+    t = (np.arange(det["lfp"].shape[0]) + 1) * step
+    labels = [f"y {d:g} µm" for d in LFP_DEPTHS_UM]
+    fig = plot_lfp_comparison(t, det["lfp"].T, sur["lfp"].T, labels=labels,
+                              title="column LFP: detailed (black) vs swapped (red)")
+    paths = [out / "lfp_comparison.png", out / "lfp_laminar.png"]
+    fig.savefig(paths[0], dpi=110)
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    for ax, (name, d) in zip(axes, (("detailed", det), ("swapped", sur))):
+        plot_laminar_lfp(t, np.asarray(LFP_DEPTHS_UM), d["lfp"].T, title=f"{name}: laminar LFP", ax=ax)
+    fig.tight_layout()
+    fig.savefig(paths[1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
 def fidelity(det: dict, sur: dict, duration: float, skip_ms: float) -> dict:
     """Rates per population and LFP per electrode, swapped against detailed."""
     from surrogate_cell.fidelity import lfp_agreement, rate_agreement
@@ -160,6 +189,8 @@ def main(argv=None) -> int:
     if args.cells < 1 or args.duration_ms < 1 or abs(args.duration_ms - round(args.duration_ms)) > 1e-9:
         print("netpyne_column: --cells must be >= 1 and --duration-ms a whole number of ms >= 1", file=sys.stderr)
         return 2
+    if args.skip_ms is None:
+        args.skip_ms = min(200.0, args.duration_ms / 5.0)
     if not 0 <= args.skip_ms < args.duration_ms:
         print(f"netpyne_column: --skip-ms must lie in [0, --duration-ms), got {args.skip_ms}", file=sys.stderr)
         return 2
@@ -197,6 +228,7 @@ def main(argv=None) -> int:
         return 2
     if int(pc.id()) == 0:
         print(f"wrote {plot(out, det, sur, float(round(args.duration_ms)))}")
+        print(f"wrote {', '.join(str(p) for p in plot_lfp(out, det, sur))}")
         report = fidelity(det, sur, float(round(args.duration_ms)), args.skip_ms)
         (out / "fidelity.json").write_text(json.dumps(report, indent=1))
         for pop in CELL_POPS:
