@@ -27,6 +27,7 @@ def _model(cell, arch, tower_hidden=4, **kw):
     dend = np.flatnonzero(~np.isin(st.region, ["soma", "axon"]))
     groups = np.array([REGION_INDEX[r] for r in st.region])
     kw.setdefault("local_path", True)
+    kw.setdefault("soma_glm", True)
     cfg = ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=tower_hidden,
                       spike_kernel_ms=6, **kw)
     model = Surrogate(cfg, st.mid_um[dend], st.mid_um[dend], groups, np.full(len(st), -70.0), np.full(len(st), 4.0),
@@ -35,6 +36,8 @@ def _model(cell, arch, tower_hidden=4, **kw):
         torch.manual_seed(3)
         for p in (model.local.w_own, model.local.w_sec, model.spike_kernel):
             p.normal_(0.0, 0.5)
+        for p in (model.local.w_soma, model.local.w_drive):
+            p.normal_(0.0, 0.05)
     return model, dend
 
 

@@ -78,6 +78,7 @@ class ModelConfig:
     history_taus_ms: tuple = HISTORY_TAUS_MS  # own-spike traces: refractoriness, AHP, adaptation
     spike_mechanism: bool = True  # False: a bare spike head (no own-spike history, waveforms or soma drive)
     local_path: bool = False  # per-segment linear read-out of the segment's and section's own synapses
+    soma_glm: bool = False  # with local_path: soma voltage and spike drive also read every synapse's traces
     local_exc_taus_ms: tuple = (3.0, 50.0)  # AMPA-like, NMDA-like
     local_inh_taus_ms: tuple = (8.0,)  # GABA_A
 
@@ -270,7 +271,7 @@ class LocalPath(nn.Module):
     """
 
     def __init__(self, exc_rows: np.ndarray, inh_rows: np.ndarray, row_section: np.ndarray,
-                 exc_taus_ms: tuple, inh_taus_ms: tuple):
+                 exc_taus_ms: tuple, inh_taus_ms: tuple, soma_glm: bool = False, soma_row: int = 0):
         super().__init__()
         n_rows = len(row_section)
         n_sec = int(row_section.max()) + 1 if (row_section >= 0).any() else 0
@@ -298,6 +299,10 @@ class LocalPath(nn.Module):
         self.n_cols = len(decays)
         self.w_own = nn.Parameter(torch.zeros(self.n_blocks, n_rows))
         self.w_sec = nn.Parameter(torch.zeros(self.n_blocks, n_rows))
+        # soma GLM: the soma voltage and the spike drive read every synapse's traces (fast, per-synapse timing)
+        self.w_soma = nn.Parameter(torch.zeros(self.n_cols), requires_grad=soma_glm)
+        self.w_drive = nn.Parameter(torch.zeros(self.n_cols), requires_grad=soma_glm)
+        self.soma_row = soma_row
 
     def columns(self, x: Tensor) -> Tensor:
         """x (..., C) → the channel input of every trace column (..., n_cols)."""
@@ -309,14 +314,17 @@ class LocalPath(nn.Module):
             parts.append(i)
         return torch.cat(parts, dim=-1)
 
-    def readout(self, a: Tensor) -> Tensor:
-        """Traces a (M, n_cols) → voltage z contribution (M, N)."""
+    def readout(self, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Traces a (M, n_cols) → voltage z contribution (M, N), its soma part (M,), spike-drive part (M,)."""
         M = a.shape[0]
         own = a.new_zeros(M, self.n_blocks * self.n_rows).index_add_(1, self.own_index, a)
         sec = a.new_zeros(M, self.n_blocks * (self.n_sec + 1)).index_add_(1, self.sec_index, a)
         own = own.reshape(M, self.n_blocks, self.n_rows)
         sec = sec.reshape(M, self.n_blocks, self.n_sec + 1)[:, :, self.row_sec]
-        return (own * self.w_own).sum(1) + (sec * self.w_sec).sum(1)
+        v = (own * self.w_own).sum(1) + (sec * self.w_sec).sum(1)
+        soma = a @ self.w_soma
+        v[:, self.soma_row] += soma
+        return v, soma, a @ self.w_drive
 
 
 class Surrogate(nn.Module):
@@ -411,10 +419,13 @@ class Surrogate(nn.Module):
         self.register_buffer("v_std", torch.as_tensor(v_std_mV, dtype=torch.float32))
         self.soma_index = 0
         self.local_path = bool(config.local_path)
+        if config.soma_glm and not config.local_path:
+            raise ValueError("soma_glm reads the local path's traces: set local_path too")
         if self.local_path:
             if local_rows is None:
                 raise ValueError("config.local_path needs local_rows (channel rows and row sections)")
-            self.local = LocalPath(*local_rows, config.local_exc_taus_ms, config.local_inh_taus_ms)
+            self.local = LocalPath(*local_rows, config.local_exc_taus_ms, config.local_inh_taus_ms,
+                                   soma_glm=config.soma_glm, soma_row=0)
             n_local = self.local.n_cols
         else:
             self.local = LocalPath(np.zeros(0, np.int64), np.zeros(0, np.int64), np.full(n_tasks, -1), (), ())
@@ -529,7 +540,9 @@ class Surrogate(nn.Module):
             lx = self.local.columns(x)
             # traces of every column: a_t = d a_{t-1} + x_t, by a scan in chunks (cheap: elementwise)
             lt = _scan(lx, la, self.local.decay)
-            v = v + self.local.readout(lt.reshape(B * T, -1)).reshape(B, T, -1)
+            v_loc, soma, d_loc = self.local.readout(lt.reshape(B * T, -1))
+            v = v + v_loc.reshape(B, T, -1)
+            spike = spike + self.spike_from_soma * soma + d_loc
             core = torch.cat([core, lt[:, -1]], dim=1)
         return v, spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1), core
 
@@ -595,7 +608,9 @@ class Surrogate(nn.Module):
         core = torch.cat([a, h.flatten(1)], dim=1)
         if self.local_path:
             la = self._local_state(state) * self.local.decay + self.local.columns(x)
-            v = v + self.local.readout(la)
+            v_loc, soma, d_loc = self.local.readout(la)
+            v = v + v_loc
+            drive = drive + self.spike_from_soma * soma + d_loc
             core = torch.cat([core, la], dim=1)
         thr = self.spike_logit_threshold
         logit = drive + hist @ self.w_hist

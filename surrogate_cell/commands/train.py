@@ -42,6 +42,8 @@ def register(sub, formatter):
                    help="length of the learned spike-triggered voltage waveform (ms)")
     p.add_argument("--no-local-path", action="store_true",
                    help="leave out the per-segment linear read-out of local synapses")
+    p.add_argument("--soma-glm", action="store_true",
+                   help="the soma voltage and spike drive also read every synapse's own traces (with the local path)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -71,7 +73,8 @@ def run(args) -> int:
     dataset = DatasetUnion(sets, max_sims)
     model_cfg = ModelConfig(arch=args.arch, n_groups=args.groups, hidden=args.hidden, n_experts=args.experts,
                             expert_dim=args.expert_dim, tower_hidden=args.tower_hidden, seed=args.seed,
-                            spike_kernel_ms=args.spike_kernel_ms, local_path=not args.no_local_path)
+                            spike_kernel_ms=args.spike_kernel_ms, local_path=not args.no_local_path,
+                            soma_glm=args.soma_glm)
     cfg = TrainConfig(max_minutes=args.minutes, max_steps=args.steps, eval_every=args.eval_every,
                       batch_size=args.batch_size, window_ms=args.window_ms, lr=args.lr,
                       lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads)
