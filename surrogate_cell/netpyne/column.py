@@ -121,6 +121,7 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
     cfg.recordTraces["V_fs"] = {"sec": "soma", "loc": 0.5, "var": "v", "conds": {"pop": "FS"}}
     cfg.recordLFP = [[150.0, y, 150.0] for y in cc.lfp_depths_um]
     cfg.verbose = False
+    cfg.progressBar = 0  # NetPyNE's per-rule connection bars (the demo shows its own progress)
     cfg.printPopAvgRates = False
     cfg.printRunTime = False
     cfg.saveJson = cfg.savePickle = False

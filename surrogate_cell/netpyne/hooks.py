@@ -78,6 +78,7 @@ def _state() -> _State:
     if _STATE.net is not net:
         old = _STATE
         _STATE = _State(net)
+        _release_detailed_lfp(old)
         if old.cells or old.lfp_recordings:
             from ..neuron import runner as runner_mod
 
@@ -90,6 +91,19 @@ def _state() -> _State:
                     for rec in old.lfp_recordings:
                         rec.close()
     return _STATE
+
+
+def _release_detailed_lfp(st: _State) -> None:
+    """Drop the detailed cells' LFP recorder: it holds their segments, which would outlive ``sim.clearAll``
+    and keep being integrated in the next network of the process."""
+    if st.lfp_detailed is not None:
+        st.lfp_detailed.close()
+        st.lfp_detailed = None
+
+
+def _clear_all(*args, **kwargs):
+    _release_detailed_lfp(_STATE)
+    return _ORIGINALS["clearAll"](*args, **kwargs)
 
 
 # -- installation ------------------------------------------------------------------------
@@ -121,20 +135,23 @@ def install() -> None:
                                "NetPyNE integration was written against NetPyNE 1.1.1's synapse placement")
     load_mechanisms()  # sc_Surrogate must exist before NetPyNE resolves cell classes
     sim = _sim()
-    _ORIGINALS.update(PointCell=sim.PointCell, setupRecording=sim.setupRecording, gatherData=sim.gatherData)
+    _ORIGINALS.update(PointCell=sim.PointCell, setupRecording=sim.setupRecording, gatherData=sim.gatherData,
+                      clearAll=sim.clearAll)
     sim.PointCell = SurrogatePointCell
     sim.setupRecording = _setup_recording
     sim.gatherData = _gather_data
+    sim.clearAll = _clear_all
 
 
 def uninstall() -> None:
-    """Restore NetPyNE's own ``sim.PointCell``, ``sim.setupRecording`` and ``sim.gatherData``."""
+    """Restore NetPyNE's own ``sim.PointCell``, ``setupRecording``, ``gatherData`` and ``clearAll``."""
     if not _ORIGINALS:
         return
     sim = _sim()
     sim.PointCell = _ORIGINALS["PointCell"]
     sim.setupRecording = _ORIGINALS["setupRecording"]
     sim.gatherData = _ORIGINALS["gatherData"]
+    sim.clearAll = _ORIGINALS["clearAll"]
     _ORIGINALS.clear()
 
 
