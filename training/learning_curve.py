@@ -4,7 +4,8 @@ For each data size the chosen architecture and the plain-GRU baseline
 (:func:`~surrogate_cell.training.model.plain_gru_config`) are trained on the
 first ``seconds`` of the same data, with the same budget, then evaluated free
 from rest on held-out simulations. Writes ``learning_curve.json``,
-``learning_curve.md`` and ``learning_curve.png``.
+``learning_curve.md`` and ``learning_curve.png``. Each run keeps its folder
+(checkpoints, ``model.pt``, ``row.json``): an interrupted curve resumes.
 """
 from __future__ import annotations
 
@@ -60,6 +61,10 @@ def learning_curve(datasets, heldout, out_dir, seconds, chosen: ModelConfig, tra
         data = DatasetUnion(datasets, max_sims=n)
         for name, cfg in (("chosen", chosen), ("plain GRU", plain_gru_config(seed=chosen.seed))):
             run = out / f"{name.replace(' ', '_')}_{int(round(s))}s"
+            done = run / "row.json"
+            if done.is_file():  # finished in an earlier call of the same curve
+                rows.append(json.loads(done.read_text()))
+                continue
             res = train(data, run, cfg, train_cfg, progress=progress)
             calibrate_spike_probability(res["model"], data, res["val_sims"])
             path = export_model(res["model"], run / "model.pt", segments=data.segments,
@@ -70,6 +75,7 @@ def learning_curve(datasets, heldout, out_dir, seconds, chosen: ModelConfig, tra
             row = {"model": name, "seconds": n * sim_ms / 1000.0, "steps": res["steps"],
                    "parameters": res["parameters"], **{k: figs[k] for k in FIGURES}}
             rows.append(row)
+            done.write_text(json.dumps(row, indent=1))
             (out / "learning_curve.json").write_text(json.dumps(rows, indent=1))  # after every run
     table = _table(rows)
     (out / "learning_curve.md").write_text(table + "\n")

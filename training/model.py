@@ -79,6 +79,7 @@ class ModelConfig:
     spike_mechanism: bool = True  # False: a bare spike head (no own-spike history, waveforms or soma drive)
     local_path: bool = False  # per-segment linear read-out of the segment's and section's own synapses
     soma_glm: bool = False  # with local_path: soma voltage and spike drive also read every synapse's traces
+    voltage_bounds_mV: tuple = (-85.0, 50.0)  # E_K and E_Na of the Hay cell: no membrane voltage lies outside
     local_exc_taus_ms: tuple = (3.0, 50.0)  # AMPA-like, NMDA-like
     local_inh_taus_ms: tuple = (8.0,)  # GABA_A
 
@@ -417,6 +418,12 @@ class Surrogate(nn.Module):
         self.rest_logit = REST_LOGIT
         self.register_buffer("v_mean", torch.as_tensor(v_mean_mV, dtype=torch.float32))
         self.register_buffer("v_std", torch.as_tensor(v_std_mV, dtype=torch.float32))
+        # physical bounds of the output (the spike waveforms add up in bursts and could overshoot them)
+        lo, hi = (float(b) for b in config.voltage_bounds_mV)
+        if not lo < hi:
+            raise ValueError(f"voltage_bounds_mV must be (low, high) with low < high, got {config.voltage_bounds_mV}")
+        self.register_buffer("z_low", (lo - self.v_mean) / self.v_std)
+        self.register_buffer("z_high", (hi - self.v_mean) / self.v_std)
         self.soma_index = 0
         self.local_path = bool(config.local_path)
         if config.soma_glm and not config.local_path:
@@ -575,7 +582,8 @@ class Surrogate(nn.Module):
             logit = drive + before @ self.w_hist
             prev = logit[:, -1]
         v_spk, last = self._spike_waveforms(spikes, last0)
-        return v + v_spk, logit, e, torch.cat([core, hist, last, prev[:, None]], dim=1)
+        v = torch.maximum(torch.minimum(v + v_spk, self.z_high), self.z_low)
+        return v, logit, e, torch.cat([core, hist, last, prev[:, None]], dim=1)
 
     # -- inference: one 1 ms step ---------------------------------------------------
     @torch.jit.export
@@ -616,7 +624,7 @@ class Surrogate(nn.Module):
         logit = drive + hist @ self.w_hist
         fired = ((logit >= thr) & (prev < thr)).to(v.dtype)
         last = torch.cat([fired[:, None], last[:, : self.kernel_len - 1]], dim=1)
-        v = v + last @ self.spike_kernel.t()
+        v = torch.maximum(torch.minimum(v + last @ self.spike_kernel.t(), self.z_high), self.z_low)
         hist = hist * self.history.decay + fired[:, None]
         state = torch.cat([core, hist, last, logit[:, None]], dim=1)
         return v * self.v_std + self.v_mean, torch.sigmoid(logit), state
