@@ -13,7 +13,7 @@ import pytest
 
 from surrogate_cell.data import Dataset
 from surrogate_cell.model import load
-from surrogate_cell.training.evaluate import free_run
+from surrogate_cell.training.evaluate import free_run, rest_output
 from surrogate_cell.training.metrics import upward_crossings
 from tests.conftest import run_cli
 from tests.test_neuron_support import fresh_runner  # noqa: F401 (fixture)
@@ -57,6 +57,6 @@ def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):  # n
     # recording sample k is the voltage at t = k ms; the free run's row k is the end of bin k (t = k + 1)
     np.testing.assert_allclose(soma.v[1:], v_free[0, :, 0], atol=1e-3)
     np.testing.assert_allclose(tuft.v[1:], v_free[0], atol=1e-3)
-    expected = upward_crossings(p_free[0], model.spike_probability)
+    expected = upward_crossings(p_free[0], model.spike_probability, rest_output(model)[1])
     assert len(expected) > 0, "the replayed simulation should make the model fire"
     np.testing.assert_allclose(cell.spike_times, expected, atol=1e-6)

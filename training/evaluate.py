@@ -44,6 +44,14 @@ def free_run(model: SurrogateModel, inputs: np.ndarray, batch_first: bool = True
     return vs, ps
 
 
+@torch.no_grad()
+def rest_output(model: SurrogateModel):
+    """Voltage (N,) mV and spike probability of one input-free step from rest: the values before
+    the first bin, as the NEURON runner takes them."""
+    v, p, _ = model.step(torch.zeros(1, model.n_channels), model.init_state(1))
+    return v[0].numpy(), float(p[0])
+
+
 def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = None) -> dict:
     """Free-running figures (see :mod:`surrogate_cell.training.metrics`) on ``sims`` of ``dataset``."""
     check_compatible(model, dataset)
@@ -52,12 +60,13 @@ def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = Non
     windows = [dataset.window(int(s), 0, T) for s in sims]
     x = np.stack([w[0] for w in windows])
     v_pred, prob = free_run(model, x)
+    v_rest, p_rest = rest_output(model)
     true_v = [w[1] for w in windows]
     true_sp = [np.asarray(w[2]) for w in windows]
     if spike_rule(model) == "probability":
-        pred_sp = [upward_crossings(p, model.spike_probability) for p in prob]
+        pred_sp = [upward_crossings(p, model.spike_probability, p_rest) for p in prob]
     else:
-        pred_sp = [upward_crossings(v[:, 0], model.spike_threshold_mV) for v in v_pred]
+        pred_sp = [upward_crossings(v[:, 0], model.spike_threshold_mV, v_rest[0]) for v in v_pred]
     out = evaluate_traces(true_v, list(v_pred), true_sp, pred_sp, list(prob), dataset.segments.region)
     out["simulated_s"] = len(sims) * T / 1000.0
     out["_traces"] = {"true_v": true_v, "pred_v": v_pred, "prob": prob, "true_spikes": true_sp,
@@ -93,7 +102,7 @@ def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None) -> 
     for level in levels:
         model.spike_logit_threshold.fill_(float(np.log(level / (1 - level))))
         _, logit, _, _ = model.spike_loop(drive, hist0, prev0)
-        pred = [upward_crossings(p, float(level)) for p in torch.sigmoid(logit).numpy()]
+        pred = [upward_crossings(p, float(level), 0.0) for p in torch.sigmoid(logit).numpy()]  # rest: p ≈ 0
         n_pred = sum(len(p) for p in pred)
         f1 = prf(np.concatenate([t + i * 1e6 for i, t in enumerate(true)] + [np.zeros(0)]),
                  np.concatenate([p + i * 1e6 for i, p in enumerate(pred)] + [np.zeros(0)]), 5.0)[2]

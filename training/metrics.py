@@ -125,15 +125,16 @@ def evaluate_traces(true_v: list, pred_v: list, true_spikes: list, pred_spikes: 
     return out
 
 
-def upward_crossings(trace: np.ndarray, level: float) -> np.ndarray:
+def upward_crossings(trace: np.ndarray, level: float, initial: float | None = None) -> np.ndarray:
     """Upward crossings of ``level`` by a 1 ms trace, interpolated linearly (ms).
 
-    Sample k is the value at the end of bin k (t = k + 1 ms); the value before
-    sample 0 is taken equal to sample 0. A crossing between samples k − 1 and k
-    lies in [k, k + 1] ms, exactly as the NEURON runner times it.
+    Sample k is the value at the end of bin k (t = k + 1 ms); ``initial`` is the
+    value before sample 0 (the model's rest output, as the NEURON runner takes
+    it; None: sample 0 itself, so nothing crosses in bin 0). A crossing between
+    samples k − 1 and k lies in [k, k + 1] ms, exactly as the NEURON runner times it.
     """
     from surrogate_cell.model import crossing_fractions
 
-    v = np.concatenate([[trace[0]], trace]).astype(np.float64)
+    v = np.concatenate([[trace[0] if initial is None else initial], trace]).astype(np.float64)
     up, frac = crossing_fractions(v[:-1], v[1:], level)
     return up + frac
