@@ -290,12 +290,19 @@ class LocalPath(nn.Module):
         self.n_exc_blocks = len(exc_taus_ms)
         col_row = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
         col_block = np.repeat(np.arange(self.n_blocks), [len(r) for r in rows]).astype(np.int64)
-        # every trace column lands in (row, block) for 'own' and (section, block) for 'section'
-        self.register_buffer("own_index", torch.from_numpy(col_block * n_rows + col_row))
+        # section sums: every trace column is added into its (block, section) slot (slot n_sec: no section)
         col_sec = row_section[col_row]
         self.register_buffer("sec_index", torch.from_numpy(col_block * (n_sec + 1) + np.where(col_sec >= 0, col_sec, n_sec)))
-        # segment → its section's slot (the dummy slot n_sec for rows without a section)
-        self.register_buffer("row_sec", torch.from_numpy(np.where(row_section >= 0, row_section, n_sec).astype(np.int64)))
+        # the read-out gathers, for every (own|section, block, row), one value of [traces, section sums, 0]
+        n_cols = len(col_row)
+        zero = n_cols + self.n_blocks * (n_sec + 1)
+        own = np.full((self.n_blocks, n_rows), zero, dtype=np.int64)
+        if len(set(zip(col_block.tolist(), col_row.tolist()))) != n_cols:
+            raise ValueError("the local path needs at most one excitatory and one inhibitory channel per segment")
+        own[col_block, col_row] = np.arange(n_cols)
+        rsec = np.where(row_section >= 0, row_section, n_sec).astype(np.int64)
+        sec = n_cols + np.arange(self.n_blocks)[:, None] * (n_sec + 1) + rsec[None, :]
+        self.register_buffer("gather_index", torch.from_numpy(np.concatenate([own.ravel(), sec.ravel()])))
         self.register_buffer("decay", torch.tensor(decays, dtype=torch.float32))
         self.n_cols = len(decays)
         self.w_own = nn.Parameter(torch.zeros(self.n_blocks, n_rows))
@@ -318,11 +325,11 @@ class LocalPath(nn.Module):
     def readout(self, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Traces a (M, n_cols) → voltage z contribution (M, N), its soma part (M,), spike-drive part (M,)."""
         M = a.shape[0]
-        own = a.new_zeros(M, self.n_blocks * self.n_rows).index_add_(1, self.own_index, a)
         sec = a.new_zeros(M, self.n_blocks * (self.n_sec + 1)).index_add_(1, self.sec_index, a)
-        own = own.reshape(M, self.n_blocks, self.n_rows)
-        sec = sec.reshape(M, self.n_blocks, self.n_sec + 1)[:, :, self.row_sec]
-        v = (own * self.w_own).sum(1) + (sec * self.w_sec).sum(1)
+        pool = torch.cat([a, sec, a.new_zeros(M, 1)], dim=1)
+        picked = torch.index_select(pool, 1, self.gather_index)  # (M, 2 · blocks · rows): own, then section
+        w = torch.cat([self.w_own.reshape(-1), self.w_sec.reshape(-1)])
+        v = (picked * w).reshape(M, 2 * self.n_blocks, self.n_rows).sum(1)
         soma = a @ self.w_soma
         v[:, self.soma_row] += soma
         return v, soma, a @ self.w_drive
