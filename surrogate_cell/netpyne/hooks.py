@@ -102,8 +102,12 @@ def _release_detailed_lfp(st: _State) -> None:
 
 
 def _clear_all(*args, **kwargs):
+    import gc
+
     _release_detailed_lfp(_STATE)
-    return _ORIGINALS["clearAll"](*args, **kwargs)
+    out = _ORIGINALS["clearAll"](*args, **kwargs)
+    gc.collect()  # free the cells now, not from inside a later run (NEURON 9 aborts on that)
+    return out
 
 
 # -- installation ------------------------------------------------------------------------

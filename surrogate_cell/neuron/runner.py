@@ -25,6 +25,7 @@ detailed cell's spike at t* would. See ``docs/neuron.md``.
 """
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
@@ -492,6 +493,17 @@ class SurrogateRunner:
         self.stats.init_s = time.perf_counter() - t0
 
     def _tick(self) -> None:
+        # No garbage collection inside NEURON's time step: collecting an unreachable NEURON object
+        # (a cell of an earlier network) there makes NEURON 9 abort ("erase() called on a frozen structure").
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._tick_body()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _tick_body(self) -> None:
         if self._closed:
             return
         t0 = time.perf_counter()
