@@ -86,7 +86,7 @@ def mh_linear_path(tmp_path_factory, hay_segments):  # noqa: F811
     seg = hay_segments
     ch, kind = channels_of(seg)
     xyz = seg.mid_um[ch[: len(ch) // 2]]
-    cfg = ModelConfig(arch="mh", hidden=16, n_groups=8, tower_hidden=0)
+    cfg = ModelConfig(arch="mh", hidden=16, n_groups=8, tower_hidden=0, spike_mechanism=False)
     module = Surrogate(cfg, xyz, xyz, np.array([REGION_INDEX[str(r)] for r in seg.region]),
                        np.full(len(seg), -70.0), np.full(len(seg), 5.0))
     return export_model(module, tmp_path_factory.mktemp("models") / "mh_linear.pt", segments=seg,

@@ -83,13 +83,15 @@ def learning_curve(datasets, heldout, out_dir, seconds, chosen: ModelConfig, tra
     return {"rows": rows, "table": table}
 
 
+def _fmt(value) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def _table(rows) -> str:
     lines = ["| model | data (s) | rate error | count r (100 ms) | F1 ±5 ms | F1 ±2 ms | soma sub-thr. RMSE (mV) | "
              "median compartment RMSE (mV) |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['seconds']:g} | {r['rate_error']:.2f} | {r['spike_count_r_100ms']:.2f} | "
-                     f"{r['spike_f1_5ms']:.2f} | {r['spike_f1']:.2f} | {r['soma_subthreshold_rmse_mv']:.2f} | "
-                     f"{r['compartment_rmse_mv_median']:.2f} |")
+        lines.append(f"| {r['model']} | {r['seconds']:g} | " + " | ".join(_fmt(r[k]) for k in FIGURES) + " |")
     return "\n".join(lines)
 
 

@@ -82,13 +82,16 @@ class LinearReadout:
             if (int(m.n_experts) != 1 or int(m.tower_hidden) != 0
                     or tuple(m.t_w1.shape[::2]) != (model.n_segments, 1)):
                 return None
+            # a local path or spike-triggered waveforms add to A z + b: not a linear readout
+            if bool(getattr(m, "local_path", False)) or float(m.spike_kernel.abs().max()) != 0.0:
+                return None
             return cls(m)
         except (AttributeError, RuntimeError):
             return None
 
     def features(self, state):
         """z (batch, r) from the model's state after a step (torch, on the model's device)."""
-        h = state[:, self._n_feat:].reshape(state.shape[0], 1, self._hidden)
+        h = state[:, self._n_feat:self._n_feat + self._hidden].reshape(state.shape[0], 1, self._hidden)
         return self._module.experts.readout(h)[:, 0, :]
 
 
