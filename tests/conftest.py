@@ -30,6 +30,14 @@ def run_cli(*args, env=None, timeout=600, cwd=None):
                           capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd)
 
 
+def generate_small(path, seconds: float, sim_seconds: float, seed: int):
+    """A small real data set on the default cell (one worker, 50 ms settling); returns ``path``."""
+    proc = run_cli("generate", "--seconds", seconds, "--sim-seconds", sim_seconds, "--settle-ms", "50",
+                   "--workers", "1", "--seed", seed, "--out", path, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
 def assert_one_error_line(proc, *fragments):
     """A failed command: non-zero exit, one 'surrogate-cell: error:' line naming the fragments."""
     assert proc.returncode != 0, proc.stdout + proc.stderr

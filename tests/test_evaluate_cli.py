@@ -8,16 +8,12 @@ from surrogate_cell.cells import HayCell, SyntheticL5PCParams
 from surrogate_cell.training.export import export_model
 from surrogate_cell.training.model import ModelConfig, Surrogate
 
-from .conftest import assert_one_error_line, run_cli
+from .conftest import assert_one_error_line, generate_small, run_cli
 
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("eval") / "tiny.h5"
-    proc = run_cli("generate", "--seconds", "0.3", "--sim-seconds", "0.3", "--settle-ms", "50", "--workers", "1",
-                   "--seed", "11", "--out", path, "--no-progress")
-    assert proc.returncode == 0, proc.stderr
-    return path
+    return generate_small(tmp_path_factory.mktemp("eval") / "tiny.h5", 0.3, 0.3, seed=11)
 
 
 def test_evaluate_default_model_json(tiny_data, tmp_path):

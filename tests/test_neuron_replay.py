@@ -15,18 +15,14 @@ from surrogate_cell.data import Dataset
 from surrogate_cell.model import load
 from surrogate_cell.training.evaluate import free_run, rest_output
 from surrogate_cell.training.metrics import upward_crossings
-from tests.conftest import run_cli
+from tests.conftest import generate_small
 from tests.test_neuron_support import fresh_runner  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")
 def replay_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("replay") / "replay.h5"
     # seed 0 draws the "strong" input regime for its first simulation: the cell fires
-    proc = run_cli("generate", "--seconds", "0.4", "--sim-seconds", "0.4", "--settle-ms", "50", "--workers", "1",
-                   "--seed", "0", "--out", path, "--no-progress")
-    assert proc.returncode == 0, proc.stderr
-    return path
+    return generate_small(tmp_path_factory.mktemp("replay") / "replay.h5", 0.4, 0.4, seed=0)
 
 
 def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):  # noqa: F811

@@ -11,7 +11,7 @@ from surrogate_cell.model import load
 from surrogate_cell.training.model import ModelConfig
 from surrogate_cell.training.train import TrainConfig, train
 
-from .conftest import assert_one_error_line, run_cli
+from .conftest import assert_one_error_line, generate_small, run_cli
 
 TINY_MODEL = ["--groups", "4", "--hidden", "8", "--expert-dim", "4", "--tower-hidden", "0"]
 
@@ -19,14 +19,7 @@ TINY_MODEL = ["--groups", "4", "--hidden", "8", "--expert-dim", "4", "--tower-hi
 @pytest.fixture(scope="module")
 def two_sets(tmp_path_factory):
     folder = tmp_path_factory.mktemp("train")
-    paths = []
-    for seed in (21, 22):
-        path = folder / f"d{seed}.h5"
-        proc = run_cli("generate", "--seconds", "0.6", "--sim-seconds", "0.3", "--settle-ms", "50", "--workers", "1",
-                       "--seed", str(seed), "--out", path, "--no-progress")
-        assert proc.returncode == 0, proc.stderr
-        paths.append(path)
-    return paths
+    return [generate_small(folder / f"d{seed}.h5", 0.6, 0.3, seed=seed) for seed in (21, 22)]
 
 
 def _tiny_cfgs(steps=4):
