@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..callbacks import without_gc
 from ..errors import DataError
 from .cellspec import CellSpec, DetailedCell
 from .inputs import SimInputs
@@ -194,6 +195,7 @@ class Simulator:
         spikes = spikes[(spikes >= settle) & (spikes < tstop)] - settle
         return SimOutput(voltage, spikes)
 
+    @without_gc
     def _sample(self) -> None:
         """CVode event callback: copy every segment's v into the next row, schedule the next."""
         self._pointers.gather(self._gathered)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..callbacks import without_gc
 from ..cells.segments import section_name
 from .electrodes import ElectrodeConfig
 from .errors import ElectrodeError, LFPError
@@ -158,6 +159,7 @@ class DetailedLFPRecorder:
                                  f"µm, radius {radius:.2f} µm); move the contact or the cell")
 
     # -- recording -------------------------------------------------------------------
+    @without_gc
     def _start(self):
         if self._ptr is None:
             return
@@ -171,6 +173,7 @@ class DetailedLFPRecorder:
         self._samples, self._times, self._k, self._t0 = [], [], 0, float(self.h.t)
         self.h.CVode().event(self._t0 + self.step_ms, self._sample)
 
+    @without_gc
     def _sample(self):
         self._ptr.gather(self._imem)
         self._samples.append(self._M @ self._imem.as_numpy())

@@ -25,7 +25,6 @@ detailed cell's spike at t* would. See ``docs/neuron.md``.
 """
 from __future__ import annotations
 
-import gc
 import math
 import os
 import time
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..callbacks import without_gc
 from ..errors import DeviceUnavailableError, NetworkError, RunnerStateError
 from ..model import crossing_fractions
 
@@ -462,6 +462,7 @@ class SurrogateRunner:
             raise RunnerStateError("this runner was closed (reset_runner()); create new cells")
 
     # -- the run -------------------------------------------------------------------
+    @without_gc
     def _on_init(self) -> None:
         if self._closed:
             return
@@ -492,18 +493,8 @@ class SurrogateRunner:
         self._cvode.event(k0 + 1.0, self._tick_cb)
         self.stats.init_s = time.perf_counter() - t0
 
+    @without_gc
     def _tick(self) -> None:
-        # No garbage collection inside NEURON's time step: collecting an unreachable NEURON object
-        # (a cell of an earlier network) there makes NEURON 9 abort ("erase() called on a frozen structure").
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self._tick_body()
-        finally:
-            if enabled:
-                gc.enable()
-
-    def _tick_body(self) -> None:
         if self._closed:
             return
         t0 = time.perf_counter()
