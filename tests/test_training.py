@@ -81,3 +81,36 @@ def test_data_union_refuses_mismatches(two_sets, tmp_path):
     assert_one_error_line(proc, "fewer than 2 simulations")
     proc = run_cli("train", "--data", *two_sets, "--window-ms", "400", "--out", tmp_path / "y")
     assert_one_error_line(proc, "do not fit simulations of 300 ms")
+
+
+def test_fine_tuning_starts_from_the_given_weights(two_sets, tmp_path):
+    data = DatasetUnion([Dataset(p) for p in two_sets])
+    model_cfg, cfg = _tiny_cfgs(steps=2)
+    base = train(data, tmp_path / "base", model_cfg, cfg, progress=False)
+    # no steps: the fine-tuned model is exactly the run it started from
+    zero = TrainConfig(**{**cfg.to_dict(), "max_steps": 0, "init_from": str(tmp_path / "base" / "best.pt")})
+    same = train(data, tmp_path / "same", model_cfg, zero, progress=False)
+    for k, v in base["model"].state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), same["model"].state_dict()[k].numpy(), err_msg=k)
+    # two steps with the soma weighted: the weights move, and validation reports the soma's sub-threshold error
+    tuned_cfg = TrainConfig(**{**cfg.to_dict(), "soma_loss_weight": 1.0, "init_from": str(tmp_path / "base" / "best.pt")})
+    tuned = train(data, tmp_path / "tuned", model_cfg, tuned_cfg, progress=False)
+    moved = [k for k, v in base["model"].state_dict().items()
+             if not torch.equal(v, tuned["model"].state_dict()[k])]
+    assert moved
+    header = (tmp_path / "tuned" / "log.csv").read_text().splitlines()[0]
+    assert "val_soma_subthreshold_rmse_mv" in header
+
+
+def test_fine_tuning_refuses_other_weights(two_sets, tmp_path):
+    proc = run_cli("train", "--data", *two_sets, *TINY_MODEL, "--init-from", tmp_path / "none.pt", "--window-ms", "200",
+                   "--out", tmp_path / "a")
+    assert_one_error_line(proc, "no such file", "best.pt")
+    assert not (tmp_path / "a").exists()  # nothing half-made
+    data = DatasetUnion([Dataset(p) for p in two_sets])
+    model_cfg, cfg = _tiny_cfgs(steps=2)
+    train(data, tmp_path / "base", model_cfg, cfg, progress=False)
+    proc = run_cli("train", "--data", *two_sets, "--groups", "4", "--hidden", "16", "--expert-dim", "4",
+                   "--init-from", tmp_path / "base" / "best.pt", "--window-ms", "200", "--out", tmp_path / "b")
+    assert_one_error_line(proc, "another model configuration", "same model options")
+    assert not (tmp_path / "b").exists()

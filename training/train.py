@@ -20,6 +20,7 @@ import torch
 from surrogate_cell.errors import SurrogateCellError
 
 from .diversity import diversity
+from .metrics import SUBTHRESHOLD_CLIP_MV
 from .model import ModelConfig, Surrogate, count_parameters
 
 REGION_INDEX = {"soma": 0, "axon": 1, "basal": 2, "oblique": 3, "trunk": 4, "tuft": 5}
@@ -43,12 +44,14 @@ class TrainConfig:
     spike_loss_weight: float = 0.2
     spike_pos_weight: float = 10.0
     near_spike_weight: float = 3.0  # voltage-loss weight within ±5 ms of a somatic spike
+    soma_loss_weight: float = 0.0  # extra weight of the soma's voltage error (1: as much as all segments together)
     spike_balance: float = 0.5  # share of windows chosen to contain a somatic spike
     lbtw_alpha: float | None = None  # loss-balanced task weighting exponent (None: off)
     lbtw_epoch_steps: int = 100  # L_t(0) is re-taken at the first batch of each such epoch
     val_fraction: float = 0.15
     seed: int = 0
     threads: int = 0  # 0: leave torch's default
+    init_from: str | None = None  # weights (best.pt or checkpoint.pt of a run of the same model) to start from
 
     def to_dict(self):
         return asdict(self)
@@ -161,7 +164,6 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
                                  f"simulations of {dataset.sim_ms} ms; choose burn-in < window <= {dataset.sim_ms} ms "
                                  "(--window-ms)")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run_spec = {"model": model_cfg.to_dict(), "train": cfg.to_dict(), "data_digest": dataset.digest}
@@ -171,19 +173,22 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         if json.loads(json.dumps(run_spec)) != old:
             raise SurrogateCellError(f"{out} holds a training run with other settings or data; "
                                      "choose another --out or delete that folder")
-    else:
-        spec_path.write_text(json.dumps(run_spec, indent=1))
 
     train_sims, val_sims = split_sims(dataset.n_sims, cfg.val_fraction)
     v_mean, v_std = voltage_normalisation(dataset, train_sims)
     torch.manual_seed(cfg.seed)
     model = build_model(dataset, model_cfg, v_mean, v_std)
+    ckpt = out / "checkpoint.pt"
+    if cfg.init_from is not None and not ckpt.exists():
+        load_weights(model, cfg.init_from)
+    if not spec_path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        spec_path.write_text(json.dumps(run_spec, indent=1))
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                            weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=cfg.lr_patience)
     rng = np.random.default_rng(cfg.seed)
     state = {"step": 0, "best_val": math.inf, "bad_checks": 0, "lbtw_ref": None, "elapsed_s": 0.0}
-    ckpt = out / "checkpoint.pt"
     if ckpt.exists():
         saved = torch.load(ckpt, weights_only=False)
         model.load_state_dict(saved["model"])
@@ -221,6 +226,8 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
             v_loss = (weights * task_loss).mean()
         else:
             v_loss = task_loss.mean()
+        if cfg.soma_loss_weight:
+            v_loss = v_loss + cfg.soma_loss_weight * task_loss[model.soma_index]
         s_loss = torch.nn.functional.binary_cross_entropy_with_logits(
             logit[:, burn:], y[:, burn:], pos_weight=torch.tensor(cfg.spike_pos_weight))
         loss = v_loss + cfg.spike_loss_weight * s_loss
@@ -276,6 +283,23 @@ def validation_batch(dataset, sims, cfg: TrainConfig):
     return torch.from_numpy(np.stack(xs)).float(), torch.from_numpy(np.stack(vs)).float(), ss
 
 
+def load_weights(model: Surrogate, path) -> None:
+    """Start from the weights of another run of the same model (fine-tuning)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SurrogateCellError(f"--init-from {path}: no such file; give a run's best.pt or checkpoint.pt")
+    saved = torch.load(path, weights_only=False)
+    weights = saved.get("model", saved) if isinstance(saved, dict) else None
+    if not isinstance(weights, dict):
+        raise SurrogateCellError(f"--init-from {path} holds no weights; give a run's best.pt or checkpoint.pt")
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[-1].strip()
+        raise SurrogateCellError(f"--init-from {path} was trained with another model configuration or data "
+                                 f"({first}); give the same model options as that run") from None
+
+
 @torch.no_grad()
 def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     """Free-running validation from rest with the spike threshold re-chosen on the batch.
@@ -291,7 +315,11 @@ def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     pred_v, logit, experts, _ = model(x, model.init_state(x.shape[0]))
     vz = (v - model.v_mean) / model.v_std
     v_loss = float(((pred_v - vz) ** 2).mean())
-    out = {"val_loss": v_loss + (1.0 - calib["f1_5ms"]) + calib["rate_error"], "val_voltage_loss": v_loss,
+    soma_loss = float(((pred_v - vz)[..., model.soma_index] ** 2).mean())
+    soma_sub = (model.to_mV(pred_v)[..., model.soma_index].clamp(max=SUBTHRESHOLD_CLIP_MV)
+                - v[..., model.soma_index].clamp(max=SUBTHRESHOLD_CLIP_MV))
+    out = {"val_loss": v_loss + cfg.soma_loss_weight * soma_loss + (1.0 - calib["f1_5ms"]) + calib["rate_error"],
+           "val_voltage_loss": v_loss, "val_soma_subthreshold_rmse_mv": float((soma_sub ** 2).mean().sqrt()),
            "val_rmse_mv": float(((model.to_mV(pred_v) - v) ** 2).mean().sqrt()),
            "val_spike_f1_5ms": calib["f1_5ms"], "val_rate_error": calib["rate_error"],
            "val_spike_level": calib["level"]}

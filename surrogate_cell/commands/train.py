@@ -14,6 +14,7 @@ examples:
   surrogate-cell train --data data.h5 --arch mmoe --out runs/mmoe
   surrogate-cell train --data data.h5 --arch mh --lbtw 0.5 --minutes 10 --out runs/mh_lbtw
   surrogate-cell train --data a.h5 b.h5 --data-seconds 200 --arch mh --out runs/mh_200s
+  surrogate-cell train --data a.h5 b.h5 --init-from runs/mh/best.pt --soma-loss-weight 1 --lr 1e-3 --out runs/mh_ft
 """
 
 
@@ -44,6 +45,10 @@ def register(sub, formatter):
                    help="leave out the per-segment linear read-out of local synapses")
     p.add_argument("--soma-glm", action="store_true",
                    help="the soma voltage and spike drive also read every synapse's own traces (with the local path)")
+    p.add_argument("--soma-loss-weight", type=float, default=0.0, metavar="W",
+                   help="extra weight of the soma's voltage error (1: as much as all other segments together)")
+    p.add_argument("--init-from", default=None, metavar="FILE.pt",
+                   help="start from another run's weights (its best.pt or checkpoint.pt; same model options)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -77,7 +82,8 @@ def run(args) -> int:
                             soma_glm=args.soma_glm)
     cfg = TrainConfig(max_minutes=args.minutes, max_steps=args.steps, eval_every=args.eval_every,
                       batch_size=args.batch_size, window_ms=args.window_ms, lr=args.lr,
-                      lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads)
+                      lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads,
+                      soma_loss_weight=args.soma_loss_weight, init_from=args.init_from)
     result = train(dataset, args.out, model_cfg, cfg, progress=not args.no_progress)
     out = Path(args.out)
     calib = calibrate_spike_probability(result["model"], dataset,
