@@ -34,7 +34,7 @@ def _model(cell, arch, tower_hidden=4, **kw):
                       local_rows=local_rows(st, dend, dend))
     with torch.no_grad():  # the zero-initialised parts must take part in the checks
         torch.manual_seed(3)
-        for p in (model.local.w_own, model.local.w_sec, model.spike_kernel):
+        for p in (model.local.w_own, model.local.w_sec, model.spike_kernel, model.w_hist_v, model.h0):
             p.normal_(0.0, 0.5)
         for p in (model.local.w_soma, model.local.w_drive):
             p.normal_(0.0, 0.05)
@@ -79,22 +79,22 @@ def test_spike_mechanism_fires_and_teacher_forcing_with_own_spikes_is_free_runni
         state = model.init_state(2)
         _, drive, _, _ = model.drive(x, state)
         _, _, hist0, _, prev0 = model._split(state)
-        own, _, _, _ = model.spike_loop(drive, hist0, prev0)
+        own, _, hist, _, _ = model.spike_loop(drive, hist0, prev0)
         free = model(x, state)
         forced = model(x, state, own)
     assert 2 <= own.sum() < 60  # fires, and the refractory history keeps it from firing every bin
     assert not (own[:, 1:] * own[:, :-1]).any()  # a spike is an upward crossing: never two bins in a row
     for a, b in zip(free, forced):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
-    # every segment's voltage carries the spike-triggered waveform
+    # every segment's voltage carries the spike-triggered waveform and the spike history's slow part
     with torch.no_grad():
         without, _, _, _ = model.drive(x, state)
     t = int(torch.nonzero(own[0])[0, 0]) if own[0].any() else int(torch.nonzero(own[1])[0, 0])
     b = 0 if own[0].any() else 1
     inside = ((free[0][b, t] > model.z_low) & (free[0][b, t] < model.z_high)).numpy()  # not held at E_K / E_Na
     assert inside.mean() > 0.5
-    np.testing.assert_allclose((free[0] - without)[b, t].numpy()[inside],
-                               model.spike_kernel[:, 0].detach().numpy()[inside], atol=1e-5)
+    expected = model.spike_kernel[:, 0] + model.w_hist_v @ hist[b, t]
+    np.testing.assert_allclose((free[0] - without)[b, t].numpy()[inside], expected.detach().numpy()[inside], atol=1e-5)
     assert (model.to_mV(free[0]) >= -85.0 - 1e-4).all() and (model.to_mV(free[0]) <= 50.0 + 1e-4).all()
 
 

@@ -101,7 +101,7 @@ def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None) -> 
     best = {"level": 0.5, "objective": -np.inf}
     for level in levels:
         model.spike_logit_threshold.fill_(float(np.log(level / (1 - level))))
-        _, logit, _, _ = model.spike_loop(drive, hist0, prev0)
+        _, logit, _, _, _ = model.spike_loop(drive, hist0, prev0)
         pred = [upward_crossings(p, float(level), 0.0) for p in torch.sigmoid(logit).numpy()]  # rest: p ≈ 0
         n_pred = sum(len(p) for p in pred)
         f1 = prf(np.concatenate([t + i * 1e6 for i, t in enumerate(true)] + [np.zeros(0)]),

@@ -303,6 +303,22 @@ class LocalPath(nn.Module):
         rsec = np.where(row_section >= 0, row_section, n_sec).astype(np.int64)
         sec = n_cols + np.arange(self.n_blocks)[:, None] * (n_sec + 1) + rsec[None, :]
         self.register_buffer("gather_index", torch.from_numpy(np.concatenate([own.ravel(), sec.ravel()])))
+        # the same read-out as one sparse (rows × columns) matrix, for the 1 ms step: entry (r, c) holds
+        # w_own[b, r] if c is r's own column of block b, plus w_sec[b, r] if c lies on r's section
+        entries: dict = {}
+        none_own, none_sec = self.n_blocks * n_rows, self.n_blocks * n_rows
+        for c in range(len(col_row)):
+            b, r = int(col_block[c]), int(col_row[c])
+            entries[(r, c)] = [b * n_rows + r, none_sec]
+            if row_section[r] >= 0:
+                for r2 in np.flatnonzero(row_section == row_section[r]).tolist():
+                    entries.setdefault((r2, c), [none_own, none_sec])[1] = b * n_rows + r2
+        keys = sorted(entries)
+        csr_row = np.array([k[0] for k in keys], dtype=np.int64)
+        self.register_buffer("csr_crow", torch.from_numpy(np.searchsorted(csr_row, np.arange(n_rows + 1)).astype(np.int64)))
+        self.register_buffer("csr_col", torch.tensor([k[1] for k in keys], dtype=torch.int64))
+        self.register_buffer("csr_own", torch.tensor([entries[k][0] for k in keys], dtype=torch.int64))
+        self.register_buffer("csr_sec", torch.tensor([entries[k][1] for k in keys], dtype=torch.int64))
         self.register_buffer("decay", torch.tensor(decays, dtype=torch.float32))
         self.n_cols = len(decays)
         self.w_own = nn.Parameter(torch.zeros(self.n_blocks, n_rows))
@@ -330,6 +346,17 @@ class LocalPath(nn.Module):
         picked = torch.index_select(pool, 1, self.gather_index)  # (M, 2 · blocks · rows): own, then section
         w = torch.cat([self.w_own.reshape(-1), self.w_sec.reshape(-1)])
         v = (picked * w).reshape(M, 2 * self.n_blocks, self.n_rows).sum(1)
+        soma = a @ self.w_soma
+        v[:, self.soma_row] += soma
+        return v, soma, a @ self.w_drive
+
+    def readout_step(self, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`readout` by one sparse matrix product (several times faster for one step of many cells)."""
+        zero = self.w_own.new_zeros(1)
+        values = (torch.cat([self.w_own.reshape(-1), zero])[self.csr_own]
+                  + torch.cat([self.w_sec.reshape(-1), zero])[self.csr_sec])
+        W = torch.sparse_csr_tensor(self.csr_crow, self.csr_col, values, (self.n_rows, a.shape[1]))
+        v = torch.mm(W, a.t()).t().contiguous()
         soma = a @ self.w_soma
         v[:, self.soma_row] += soma
         return v, soma, a @ self.w_drive
@@ -382,6 +409,8 @@ class Surrogate(nn.Module):
         self.n_experts = n_exp
         self.hidden = config.hidden
         self.experts = GRUExperts(n_feat, config.hidden, n_exp, config.expert_dim)
+        # hidden state at rest (learned on the windows that start at rest)
+        self.h0 = nn.Parameter(torch.zeros(n_exp * config.hidden))
         D, K = config.expert_dim, config.tower_hidden
         # gates (MMoE/MMoEEx): per task, a softmax over experts from a shared projection
         self.gate_proj = nn.Linear(n_feat, config.gate_dim)
@@ -420,6 +449,9 @@ class Surrogate(nn.Module):
         self.w_hist = nn.Parameter(torch.full((self.n_hist,), -2.0 if on else 0.0), requires_grad=on)
         # z-score per spike, lag k ms
         self.spike_kernel = nn.Parameter(torch.zeros(n_tasks, self.kernel_len), requires_grad=on)
+        # slow after-effects of spiking (adaptation, after-hyperpolarisation) on every segment: z-score per
+        # unit of each spike-history trace; the GRU never sees the spikes, so it cannot carry them
+        self.w_hist_v = nn.Parameter(torch.zeros(n_tasks, self.n_hist), requires_grad=on)
         # threshold on the drive (logit); set by calibration after training
         self.register_buffer("spike_logit_threshold", torch.tensor(0.0))
         self.rest_logit = REST_LOGIT
@@ -513,14 +545,17 @@ class Surrogate(nn.Module):
     def _local_state(self, state: Tensor) -> Tensor:
         return state[:, self.n_core - self.n_local:self.n_core]
 
-    def spike_loop(self, drive: Tensor, hist: Tensor, prev: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    def spike_loop(self, drive: Tensor, hist: Tensor, prev: Tensor
+                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """Run the spike mechanism on its own spikes over a window.
 
-        drive (B, T) → spikes (B, T) in {0, 1}, logit (B, T), last history (B, n_hist), last logit (B,).
+        drive (B, T) → spikes (B, T) in {0, 1}, logit (B, T), spike history after each bin (B, T, n_hist),
+        last history (B, n_hist), last logit (B,).
         """
         thr = self.spike_logit_threshold
         spikes: List[Tensor] = []
         logits: List[Tensor] = []
+        hists: List[Tensor] = []
         for t in range(drive.shape[1]):
             logit = drive[:, t] + hist @ self.w_hist
             fired = ((logit >= thr) & (prev < thr)).to(drive.dtype)
@@ -528,7 +563,8 @@ class Surrogate(nn.Module):
             prev = logit
             spikes.append(fired)
             logits.append(logit)
-        return torch.stack(spikes, 1), torch.stack(logits, 1), hist, prev
+            hists.append(hist)
+        return torch.stack(spikes, 1), torch.stack(logits, 1), torch.stack(hists, 1), hist, prev
 
     def _spike_waveforms(self, spikes: Tensor, last: Tensor) -> Tuple[Tensor, Tensor]:
         """spikes (B, T), last spikes before the window (B, K; lag 1 first) → voltage z (B, T, N), new last spikes."""
@@ -582,14 +618,15 @@ class Surrogate(nn.Module):
         _, _, hist0, last0, prev0 = self._split(state)
         v, drive, e, core = self.drive(x, state)
         if spikes is None:
-            spikes, logit, hist, prev = self.spike_loop(drive, hist0, prev0)
+            spikes, logit, traces, hist, prev = self.spike_loop(drive, hist0, prev0)
         else:
             traces, hist = self.history(spikes[:, :, None].expand(-1, -1, self.n_hist), hist0)
             before = torch.cat([hist0[:, None], traces[:, :-1]], dim=1)
             logit = drive + before @ self.w_hist
             prev = logit[:, -1]
         v_spk, last = self._spike_waveforms(spikes, last0)
-        v = torch.maximum(torch.minimum(v + v_spk, self.z_high), self.z_low)
+        v = v + v_spk + traces @ self.w_hist_v.t()
+        v = torch.maximum(torch.minimum(v, self.z_high), self.z_low)
         return v, logit, e, torch.cat([core, hist, last, prev[:, None]], dim=1)
 
     # -- inference: one 1 ms step ---------------------------------------------------
@@ -597,6 +634,7 @@ class Surrogate(nn.Module):
     def init_state(self, batch: int) -> Tensor:
         """State of a cell at rest with no input history."""
         state = torch.zeros(batch, self.state_size, device=self.v_mean.device)
+        state[:, self.n_feat:self.n_feat + self.h0.shape[0]] = self.h0
         state[:, -1] = self.rest_logit
         return state
 
@@ -623,7 +661,7 @@ class Surrogate(nn.Module):
         core = torch.cat([a, h.flatten(1)], dim=1)
         if self.local_path:
             la = self._local_state(state) * self.local.decay + self.local.columns(x)
-            v_loc, soma, d_loc = self.local.readout(la)
+            v_loc, soma, d_loc = self.local.readout_step(la)
             v = v + v_loc
             drive = drive + self.spike_from_soma * soma + d_loc
             core = torch.cat([core, la], dim=1)
@@ -631,8 +669,9 @@ class Surrogate(nn.Module):
         logit = drive + hist @ self.w_hist
         fired = ((logit >= thr) & (prev < thr)).to(v.dtype)
         last = torch.cat([fired[:, None], last[:, : self.kernel_len - 1]], dim=1)
-        v = torch.maximum(torch.minimum(v + last @ self.spike_kernel.t(), self.z_high), self.z_low)
         hist = hist * self.history.decay + fired[:, None]
+        v = v + last @ self.spike_kernel.t() + hist @ self.w_hist_v.t()
+        v = torch.maximum(torch.minimum(v, self.z_high), self.z_low)
         state = torch.cat([core, hist, last, logit[:, None]], dim=1)
         return v * self.v_std + self.v_mean, torch.sigmoid(logit), state
 

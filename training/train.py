@@ -31,7 +31,7 @@ class TrainConfig:
     """How to train (times in ms of simulated data unless stated)."""
 
     window_ms: int = 600  # loss part plus burn-in
-    burn_in_ms: int = 150  # run without loss first, from a zero state
+    burn_in_ms: int = 150  # windows from mid-simulation run this long without loss first, from the rest state
     start_fraction_at_rest: float = 0.25  # windows that start at a simulation's start (true rest)
     batch_size: int = 8
     lr: float = 3e-3
@@ -209,15 +209,17 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
     steps_this_call = 0
     while state["step"] < cfg.max_steps:
         model.train()
-        x, v, spikes, _ = sampler.sample(rng)
+        x, v, spikes, starts = sampler.sample(rng)
         vz = (v - model.v_mean) / model.v_std
         y = spike_targets(spikes, x.shape[1])
         # spike history teacher-forced with the true spikes; everything else free-running
         pred_v, logit, _, _ = model(x, model.init_state(x.shape[0]), y)
-        burn = cfg.burn_in_ms
-        w_time = 1.0 + (cfg.near_spike_weight - 1.0) * near_spike_mask(y)
-        err = (pred_v[:, burn:] - vz[:, burn:]) ** 2 * w_time[:, burn:, None]
-        task_loss = err.mean(dim=(0, 1))  # (N,)
+        # windows from mid-simulation burn in from the rest state; those starting at rest count from t = 0
+        counted = torch.ones_like(y)
+        counted[torch.as_tensor(starts) > 0, : cfg.burn_in_ms] = 0.0
+        w_time = (1.0 + (cfg.near_spike_weight - 1.0) * near_spike_mask(y)) * counted
+        err = (pred_v - vz) ** 2 * w_time[:, :, None]
+        task_loss = err.sum(dim=(0, 1)) / counted.sum()  # (N,)
         if cfg.lbtw_alpha is not None:
             if state["step"] % cfg.lbtw_epoch_steps == 0 or state["lbtw_ref"] is None:
                 state["lbtw_ref"] = task_loss.detach().clone()
@@ -228,8 +230,8 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
             v_loss = task_loss.mean()
         if cfg.soma_loss_weight:
             v_loss = v_loss + cfg.soma_loss_weight * task_loss[model.soma_index]
-        s_loss = torch.nn.functional.binary_cross_entropy_with_logits(
-            logit[:, burn:], y[:, burn:], pos_weight=torch.tensor(cfg.spike_pos_weight))
+        s_loss = (torch.nn.functional.binary_cross_entropy_with_logits(
+            logit, y, pos_weight=torch.tensor(cfg.spike_pos_weight), reduction="none") * counted).sum() / counted.sum()
         loss = v_loss + cfg.spike_loss_weight * s_loss
         opt.zero_grad()
         loss.backward()
