@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,10 @@ import numpy as np
 
 from .cells.segments import SegmentTable
 from .errors import SurrogateCellError
+
+# Models may step with a sparse CSR read-out; torch flags CSR as beta on first use, which
+# says nothing about the result (the step is checked against the dense window forward).
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
 
 FORMAT = "surrogate_cell.model"
 FORMAT_VERSION = 1
