@@ -41,6 +41,7 @@ from .errors import SurrogateCellError
 # Models may step with a sparse CSR read-out; torch flags CSR as beta on first use, which
 # says nothing about the result (the step is checked against the dense window forward).
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled", category=UserWarning)
 
 FORMAT = "surrogate_cell.model"
 FORMAT_VERSION = 1

@@ -46,12 +46,18 @@ Architectures (Verhellen et al. 2024):
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+# The step's sparse read-out is built from fixed, valid indices every step (TorchScript cannot pass
+# check_invariants); torch's notes on CSR being beta and on unchecked invariants say nothing here.
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled", category=UserWarning)
 
 EXC_TAUS_MS = (2.0, 3.0, 20.0, 70.0)  # NMDA rise, AMPA decay, slow, NMDA decay
 INH_TAUS_MS = (8.0, 30.0)  # GABA_A decay, slow
