@@ -38,10 +38,19 @@ import numpy as np
 from .cells.segments import SegmentTable
 from .errors import SurrogateCellError
 
-# Models may step with a sparse CSR read-out; torch flags CSR as beta on first use, which
-# says nothing about the result (the step is checked against the dense window forward).
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled", category=UserWarning)
+
+def ignore_sparse_notes() -> None:
+    """Silence torch's notes on the sparse CSR read-out a model may step with.
+
+    torch flags CSR as beta, and its invariants as unchecked (TorchScript cannot pass
+    ``check_invariants``); the indices are fixed and valid, and the step is checked against
+    the dense window forward, so neither note says anything about the result.
+    """
+    for note in ("Sparse CSR tensor support is in beta", "Sparse invariant checks are implicitly disabled"):
+        warnings.filterwarnings("ignore", message=note, category=UserWarning)
+
+
+ignore_sparse_notes()
 
 FORMAT = "surrogate_cell.model"
 FORMAT_VERSION = 1

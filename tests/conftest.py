@@ -30,6 +30,17 @@ def run_cli(*args, env=None, timeout=600, cwd=None):
                           capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd)
 
 
+def run_script_result(folder, source: str, timeout=300) -> str:
+    """Run ``source`` as a Python script in a subprocess (in ``folder``), for runs whose failure would be an
+    abort; it must exit 0 and print a line ``RESULT ...``. Returns the text after the last ``RESULT ``."""
+    script = Path(folder) / "run.py"
+    script.write_text(source)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=timeout, cwd=folder)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return lines[-1].split(" ", 1)[1]
+
+
 def generate_small(path, seconds: float, sim_seconds: float, seed: int):
     """A small real data set on the default cell (one worker, 50 ms settling); returns ``path``."""
     proc = run_cli("generate", "--seconds", seconds, "--sim-seconds", sim_seconds, "--settle-ms", "50",

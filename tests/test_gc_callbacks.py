@@ -9,8 +9,7 @@ at finitialize); it runs in a subprocess because a failure is an abort.
 """
 from __future__ import annotations
 
-import subprocess
-import sys
+from .conftest import run_script_result
 
 SCRIPT = r'''
 import gc
@@ -50,10 +49,5 @@ print("RESULT", spikes)
 
 
 def test_collection_during_runs_does_not_abort_neuron(tmp_path):
-    script = tmp_path / "run.py"
-    script.write_text(SCRIPT)
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
-    assert proc.returncode == 0 and lines, proc.stdout[-2000:] + proc.stderr[-3000:]
-    counts = eval(lines[-1].split(" ", 1)[1])
+    counts = eval(run_script_result(tmp_path, SCRIPT))
     assert len(counts) == 3 and counts[0] == counts[1] == counts[2]  # each run starts from the same state

@@ -6,8 +6,7 @@ the detailed one in the column example), at the detailed cells' full cost.
 """
 from __future__ import annotations
 
-import subprocess
-import sys
+from .conftest import run_script_result
 
 SCRIPT = r'''
 from netpyne import specs, sim
@@ -34,11 +33,6 @@ print("RESULT", n_run, len(list(h.allsec())), lfp_shape)
 
 
 def test_clear_all_frees_detailed_cells_recorded_for_lfp(tmp_path):
-    script = tmp_path / "run.py"
-    script.write_text(SCRIPT)
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
-    assert proc.returncode == 0 and lines, proc.stdout[-2000:] + proc.stderr[-2000:]
-    _, n_run, n_after, shape = lines[-1].split(" ", 3)
+    n_run, n_after, shape = run_script_result(tmp_path, SCRIPT).split(" ", 2)
     assert int(n_run) == 6 and int(n_after) == 0
     assert shape == "[200, 2]"  # 20 ms at NetPyNE's default recordStep 0.1 ms, 2 contacts

@@ -82,6 +82,12 @@ def counts_r(true_ms, pred_ms, duration_ms: float, bin_ms: float = 100.0) -> flo
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def soma_subthreshold_rmse_mv(pred_mV: np.ndarray, true_mV: np.ndarray) -> float:
+    """RMSE (mV) of two somatic traces, both clipped at ``SUBTHRESHOLD_CLIP_MV`` from above."""
+    clip = SUBTHRESHOLD_CLIP_MV
+    return float(np.sqrt(np.mean((np.minimum(pred_mV, clip) - np.minimum(true_mV, clip)) ** 2)))
+
+
 def evaluate_traces(true_v: list, pred_v: list, true_spikes: list, pred_spikes: list,
                     spike_prob: list, regions: np.ndarray, soma_row: int = 0) -> dict:
     """All figures over several simulations.
@@ -110,8 +116,7 @@ def evaluate_traces(true_v: list, pred_v: list, true_spikes: list, pred_spikes: 
     out["spike_auc"] = roc_auc(np.concatenate(spike_prob), labels)
     soma_t, soma_p = tv[:, soma_row], pv_safe[:, soma_row]
     out["soma_rmse_mv"] = float(np.sqrt(np.mean((soma_p - soma_t) ** 2)))
-    clip = SUBTHRESHOLD_CLIP_MV
-    out["soma_subthreshold_rmse_mv"] = float(np.sqrt(np.mean((np.minimum(soma_p, clip) - np.minimum(soma_t, clip)) ** 2)))
+    out["soma_subthreshold_rmse_mv"] = soma_subthreshold_rmse_mv(soma_p, soma_t)
     out["compartment_rmse_mv_median"] = float(np.median(per_seg))
     out["compartment_rmse_mv_p95"] = float(np.percentile(per_seg, 95))
     out["region_rmse_mv"] = {str(r): float(np.median(per_seg[regions == r])) for r in np.unique(regions)}

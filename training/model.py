@@ -46,7 +46,6 @@ Architectures (Verhellen et al. 2024):
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Tuple
 
@@ -54,10 +53,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-# The step's sparse read-out is built from fixed, valid indices every step (TorchScript cannot pass
-# check_invariants); torch's notes on CSR being beta and on unchecked invariants say nothing here.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
-warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled", category=UserWarning)
+from surrogate_cell.model import ignore_sparse_notes
+
+ignore_sparse_notes()
 
 EXC_TAUS_MS = (2.0, 3.0, 20.0, 70.0)  # NMDA rise, AMPA decay, slow, NMDA decay
 INH_TAUS_MS = (8.0, 30.0)  # GABA_A decay, slow
@@ -312,13 +310,13 @@ class LocalPath(nn.Module):
         # the same read-out as one sparse (rows × columns) matrix, for the 1 ms step: entry (r, c) holds
         # w_own[b, r] if c is r's own column of block b, plus w_sec[b, r] if c lies on r's section
         entries: dict = {}
-        none_own, none_sec = self.n_blocks * n_rows, self.n_blocks * n_rows
+        none = self.n_blocks * n_rows  # the zero appended to w_own / w_sec
         for c in range(len(col_row)):
             b, r = int(col_block[c]), int(col_row[c])
-            entries[(r, c)] = [b * n_rows + r, none_sec]
+            entries[(r, c)] = [b * n_rows + r, none]
             if row_section[r] >= 0:
                 for r2 in np.flatnonzero(row_section == row_section[r]).tolist():
-                    entries.setdefault((r2, c), [none_own, none_sec])[1] = b * n_rows + r2
+                    entries.setdefault((r2, c), [none, none])[1] = b * n_rows + r2
         keys = sorted(entries)
         csr_row = np.array([k[0] for k in keys], dtype=np.int64)
         self.register_buffer("csr_crow", torch.from_numpy(np.searchsorted(csr_row, np.arange(n_rows + 1)).astype(np.int64)))
@@ -351,10 +349,7 @@ class LocalPath(nn.Module):
         pool = torch.cat([a, sec, a.new_zeros(M, 1)], dim=1)
         picked = torch.index_select(pool, 1, self.gather_index)  # (M, 2 · blocks · rows): own, then section
         w = torch.cat([self.w_own.reshape(-1), self.w_sec.reshape(-1)])
-        v = (picked * w).reshape(M, 2 * self.n_blocks, self.n_rows).sum(1)
-        soma = a @ self.w_soma
-        v[:, self.soma_row] += soma
-        return v, soma, a @ self.w_drive
+        return self._with_soma((picked * w).reshape(M, 2 * self.n_blocks, self.n_rows).sum(1), a)
 
     def readout_step(self, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """:meth:`readout` by one sparse matrix product (several times faster for one step of many cells)."""
@@ -362,7 +357,10 @@ class LocalPath(nn.Module):
         values = (torch.cat([self.w_own.reshape(-1), zero])[self.csr_own]
                   + torch.cat([self.w_sec.reshape(-1), zero])[self.csr_sec])
         W = torch.sparse_csr_tensor(self.csr_crow, self.csr_col, values, (self.n_rows, a.shape[1]))
-        v = torch.mm(W, a.t()).t().contiguous()
+        return self._with_soma(torch.mm(W, a.t()).t().contiguous(), a)
+
+    def _with_soma(self, v: Tensor, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Add the soma GLM to the read-out v; → v, its soma part, its spike-drive part."""
         soma = a @ self.w_soma
         v[:, self.soma_row] += soma
         return v, soma, a @ self.w_drive

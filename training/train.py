@@ -20,7 +20,7 @@ import torch
 from surrogate_cell.errors import SurrogateCellError
 
 from .diversity import diversity
-from .metrics import SUBTHRESHOLD_CLIP_MV
+from .metrics import soma_subthreshold_rmse_mv
 from .model import ModelConfig, Surrogate, count_parameters
 
 REGION_INDEX = {"soma": 0, "axon": 1, "basal": 2, "oblique": 3, "trunk": 4, "tuft": 5}
@@ -315,14 +315,15 @@ def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     x, v, spikes = batch
     calib = choose_spike_threshold(model, x, spikes)
     pred_v, logit, experts, _ = model(x, model.init_state(x.shape[0]))
-    vz = (v - model.v_mean) / model.v_std
-    v_loss = float(((pred_v - vz) ** 2).mean())
-    soma_loss = float(((pred_v - vz)[..., model.soma_index] ** 2).mean())
-    soma_sub = (model.to_mV(pred_v)[..., model.soma_index].clamp(max=SUBTHRESHOLD_CLIP_MV)
-                - v[..., model.soma_index].clamp(max=SUBTHRESHOLD_CLIP_MV))
+    sq_err = (pred_v - (v - model.v_mean) / model.v_std) ** 2
+    v_loss = float(sq_err.mean())
+    soma_loss = float(sq_err[..., model.soma_index].mean())
+    pred_mV = model.to_mV(pred_v)
+    soma = model.soma_index
     out = {"val_loss": v_loss + cfg.soma_loss_weight * soma_loss + (1.0 - calib["f1_5ms"]) + calib["rate_error"],
-           "val_voltage_loss": v_loss, "val_soma_subthreshold_rmse_mv": float((soma_sub ** 2).mean().sqrt()),
-           "val_rmse_mv": float(((model.to_mV(pred_v) - v) ** 2).mean().sqrt()),
+           "val_voltage_loss": v_loss,
+           "val_soma_subthreshold_rmse_mv": soma_subthreshold_rmse_mv(pred_mV[..., soma].numpy(), v[..., soma].numpy()),
+           "val_rmse_mv": float(((pred_mV - v) ** 2).mean().sqrt()),
            "val_spike_f1_5ms": calib["f1_5ms"], "val_rate_error": calib["rate_error"],
            "val_spike_level": calib["level"]}
     if model.n_experts > 1:
