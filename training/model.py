@@ -331,6 +331,7 @@ class LocalPath(nn.Module):
         self.w_soma = nn.Parameter(torch.zeros(self.n_cols), requires_grad=soma_glm)
         self.w_drive = nn.Parameter(torch.zeros(self.n_cols), requires_grad=soma_glm)
         self.soma_row = soma_row
+        self.soma_glm = bool(soma_glm)
 
     def columns(self, x: Tensor) -> Tensor:
         """x (..., C) → the channel input of every trace column (..., n_cols)."""
@@ -341,6 +342,30 @@ class LocalPath(nn.Module):
         for _ in range(self.n_blocks - self.n_exc_blocks):
             parts.append(i)
         return torch.cat(parts, dim=-1)
+
+    def advance(self, x: Tensor, old: Tensor, out: Tensor) -> Tensor:
+        """One 1 ms step of the traces, written into ``out``: out = decay · old + columns(x).
+
+        x (B, C); old and out (B, n_cols), e.g. slices of the model state. Channel blocks are
+        strided views, so nothing of size n_cols is concatenated or copied.
+        """
+        B = x.shape[0]
+        ne = self.n_exc_blocks * self.n_exc
+        # out= cannot take part in autograd; with gradients the same values are copied in
+        direct = not (x.requires_grad or old.requires_grad)
+        for lo, n, c0, c1 in [(0, self.n_exc_blocks, 0, self.n_exc),
+                              (ne, self.n_blocks - self.n_exc_blocks, self.n_exc, self.n_exc + self.n_inh)]:
+            if n == 0 or c1 == c0:
+                continue
+            shape = [B, n, c1 - c0]
+            hi = lo + n * (c1 - c0)
+            target = out[:, lo:hi].view(shape)
+            args = (x[:, None, c0:c1].expand(shape), old[:, lo:hi].view(shape), self.decay[lo:hi].view(shape[1:]))
+            if direct:
+                torch.addcmul(args[0], args[1], args[2], out=target)
+            else:
+                target.copy_(torch.addcmul(args[0], args[1], args[2]))
+        return out
 
     def readout(self, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Traces a (M, n_cols) → voltage z contribution (M, N), its soma part (M,), spike-drive part (M,)."""
@@ -357,11 +382,17 @@ class LocalPath(nn.Module):
         values = (torch.cat([self.w_own.reshape(-1), zero])[self.csr_own]
                   + torch.cat([self.w_sec.reshape(-1), zero])[self.csr_sec])
         W = torch.sparse_csr_tensor(self.csr_crow, self.csr_col, values, (self.n_rows, a.shape[1]))
-        return self._with_soma(torch.mm(W, a.t()).t().contiguous(), a)
+        # transposed (N, M) → (M, N) view: the caller adds it to a dense voltage, no copy needed
+        return self._with_soma(torch.mm(W, a.t()).t(), a)
 
     def _with_soma(self, v: Tensor, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Add the soma GLM to the read-out v; → v, its soma part, its spike-drive part."""
+        if not self.soma_glm:
+            # its weights are fixed at zero: skip two passes over every trace
+            zero = a.new_zeros(a.shape[0])
+            return v, zero, zero
         soma = a @ self.w_soma
+        v = v.clone()
         v[:, self.soma_row] += soma
         return v, soma, a @ self.w_drive
 
@@ -657,27 +688,42 @@ class Surrogate(nn.Module):
         voltage_mV (B, N) at the end of the bin, spike probability (B,), new state.
         The cell spikes in this bin when the probability crosses ``sigmoid(spike_logit_threshold)`` upwards.
         """
+        # without autograd the new state is written slice by slice into one buffer: at batch 1000 the
+        # local traces are most of the state, and concatenating them twice per step cost more than the GRU
+        fast = not torch.is_grad_enabled()
         a0, h, hist, last, prev = self._split(state)
+        o1 = self.n_feat
+        o2 = self.n_core - self.n_local
+        o3 = self.n_core + self.n_hist
+        o4 = o3 + self.kernel_len
+        new = torch.empty_like(state)
         a = self.traces.step(self._group(x), a0)
         feat = self._features(a)
-        h = self.experts.cell(self.experts.input_gates(feat), h)
-        v, drive, e = self._readout(feat, h)
-        core = torch.cat([a, h.flatten(1)], dim=1)
+        h = self.experts.cell(self.experts.input_gates(feat), h).flatten(1)
+        v, drive, e = self._readout(feat, h.view(-1, self.n_experts, self.hidden))
+        old = state[:, o2:self.n_core]
+        la = self.local.advance(x, old, new[:, o2:self.n_core] if fast else torch.empty_like(old))
         if self.local_path:
-            la = self._local_state(state) * self.local.decay + self.local.columns(x)
             v_loc, soma, d_loc = self.local.readout_step(la)
             v = v + v_loc
-            drive = drive + self.spike_from_soma * soma + d_loc
-            core = torch.cat([core, la], dim=1)
+            if self.local.soma_glm:
+                drive = drive + self.spike_from_soma * soma + d_loc
         thr = self.spike_logit_threshold
         logit = drive + hist @ self.w_hist
         fired = ((logit >= thr) & (prev < thr)).to(v.dtype)
         last = torch.cat([fired[:, None], last[:, : self.kernel_len - 1]], dim=1)
         hist = hist * self.history.decay + fired[:, None]
-        v = v + last @ self.spike_kernel.t() + hist @ self.w_hist_v.t()
-        v = torch.maximum(torch.minimum(v, self.z_high), self.z_low)
-        state = torch.cat([core, hist, last, logit[:, None]], dim=1)
-        return v * self.v_std + self.v_mean, torch.sigmoid(logit), state
+        v = torch.addmm(v, last, self.spike_kernel.t()).addmm_(hist, self.w_hist_v.t())
+        v = torch.clamp(v, self.z_low, self.z_high)
+        if fast:
+            new[:, :o1] = a
+            new[:, o1:o2] = h
+            new[:, o3 - self.n_hist:o3] = hist
+            new[:, o3:o4] = last
+            new[:, o4] = logit
+        else:
+            new = torch.cat([a, h, la, hist, last, logit[:, None]], dim=1)
+        return torch.addcmul(self.v_mean, v, self.v_std), torch.sigmoid(logit), new
 
     def to_mV(self, v_z: Tensor) -> Tensor:
         return v_z * self.v_std + self.v_mean
