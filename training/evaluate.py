@@ -78,7 +78,7 @@ DEFAULT_LEVELS = np.concatenate([[0.02, 0.03, 0.05, 0.07], np.round(np.arange(0.
 
 
 @torch.no_grad()
-def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None) -> dict:
+def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None, drive=None) -> dict:
     """Set the spike threshold of a training :class:`~surrogate_cell.training.model.Surrogate`.
 
     Runs the model free from rest over ``x`` (B, T, C) once, then its spike
@@ -86,7 +86,8 @@ def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None) -> 
     keeps the level that maximises F1 at ±5 ms minus the relative rate error,
     so that the surrogate fires at the right rate with the best timing.
     ``true_spikes`` lists each row's spike times (ms). The model is left with
-    the chosen threshold.
+    the chosen threshold. ``drive``: the model's :meth:`drive` spike drive over ``x`` from rest,
+    where the caller has it already.
     """
     from .metrics import prf
 
@@ -95,7 +96,8 @@ def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None) -> 
     model.eval()
     state = model.init_state(x.shape[0])
     _, _, hist0, _, prev0 = model._split(state)
-    _, drive, _, _ = model.drive(x, state)
+    if drive is None:
+        _, drive, _, _ = model.drive(x, state)
     true = [np.asarray(t) for t in true_spikes]
     n_true = sum(len(t) for t in true)
     best = {"level": 0.5, "objective": -np.inf}

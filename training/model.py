@@ -650,8 +650,14 @@ class Surrogate(nn.Module):
         -------
         voltage_z (B, T, N), spike_logit (B, T), expert outputs (B, T, E, D), final state (B, state_size)
         """
-        _, _, hist0, last0, prev0 = self._split(state)
         v, drive, e, core = self.drive(x, state)
+        return self.finish(v, drive, e, core, state, spikes)
+
+    def finish(self, v: Tensor, drive: Tensor, e: Tensor, core: Tensor, state: Tensor,
+               spikes: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The spike-dependent part of :meth:`forward`, from :meth:`drive`'s outputs and the window's
+        start state (one :meth:`drive` can serve several spike thresholds)."""
+        _, _, hist0, last0, prev0 = self._split(state)
         if spikes is None:
             spikes, logit, traces, hist, prev = self.spike_loop(drive, hist0, prev0)
         else:

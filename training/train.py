@@ -313,8 +313,10 @@ def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
 
     model.eval()
     x, v, spikes = batch
-    calib = choose_spike_threshold(model, x, spikes)
-    pred_v, logit, experts, _ = model(x, model.init_state(x.shape[0]))
+    state = model.init_state(x.shape[0])
+    parts = model.drive(x, state)  # the GRU runs once for the threshold choice and the figures
+    calib = choose_spike_threshold(model, x, spikes, drive=parts[1])
+    pred_v, logit, experts, _ = model.finish(*parts, state)
     sq_err = (pred_v - (v - model.v_mean) / model.v_std) ** 2
     v_loss = float(sq_err.mean())
     soma_loss = float(sq_err[..., model.soma_index].mean())
