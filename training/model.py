@@ -673,8 +673,12 @@ class Surrogate(nn.Module):
     # -- inference: one 1 ms step ---------------------------------------------------
     @torch.jit.export
     def init_state(self, batch: int) -> Tensor:
-        """State of a cell at rest with no input history."""
-        state = torch.zeros(batch, self.state_size, device=self.v_mean.device)
+        """State of a cell at rest with no input history.
+
+        Stored feature-major (the transpose of a contiguous (state_size, batch) tensor): the
+        step's sparse read-out of the local traces then needs no transposing copy.
+        """
+        state = torch.zeros(self.state_size, batch, device=self.v_mean.device).t()
         state[:, self.n_feat:self.n_feat + self.h0.shape[0]] = self.h0
         state[:, -1] = self.rest_logit
         return state
