@@ -351,8 +351,8 @@ class LocalPath(nn.Module):
         """
         B = x.shape[0]
         ne = self.n_exc_blocks * self.n_exc
-        # out= cannot take part in autograd; with gradients the same values are copied in
-        direct = not (x.requires_grad or old.requires_grad)
+        # out= cannot take part in autograd; where it would, the same values are copied in
+        direct = not (torch.is_grad_enabled() and (x.requires_grad or old.requires_grad))
         for lo, n, c0, c1 in [(0, self.n_exc_blocks, 0, self.n_exc),
                               (ne, self.n_blocks - self.n_exc_blocks, self.n_exc, self.n_exc + self.n_inh)]:
             if n == 0 or c1 == c0:
@@ -568,17 +568,20 @@ class Surrogate(nn.Module):
         return v, spike, e
 
     # -- the spike mechanism ----------------------------------------------------------
+    def _offsets(self) -> Tuple[int, int, int, int]:
+        """Column offsets of the state: traces [0, o1), hidden [o1, o2), local traces [o2, n_core),
+        spike history [n_core, o3), last spikes [o3, o4), last drive o4."""
+        o3 = self.n_core + self.n_hist
+        return self.n_feat, self.n_core - self.n_local, o3, o3 + self.kernel_len
+
     def _split(self, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """state → traces (B, F), hidden (B, E, H), spike history (B, n_hist), last spikes (B, K), last drive (B,)."""
-        o1 = self.n_feat
-        o2 = self.n_core - self.n_local
-        o3 = self.n_core + self.n_hist
-        o4 = o3 + self.kernel_len
+        o1, o2, o3, o4 = self._offsets()
         return (state[:, :o1], state[:, o1:o2].reshape(-1, self.n_experts, self.hidden), state[:, o3 - self.n_hist:o3],
                 state[:, o3:o4], state[:, o4])
 
     def _local_state(self, state: Tensor) -> Tensor:
-        return state[:, self.n_core - self.n_local:self.n_core]
+        return state[:, self._offsets()[1]:self.n_core]
 
     def spike_loop(self, drive: Tensor, hist: Tensor, prev: Tensor
                    ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -698,26 +701,24 @@ class Surrogate(nn.Module):
         voltage_mV (B, N) at the end of the bin, spike probability (B,), new state.
         The cell spikes in this bin when the probability crosses ``sigmoid(spike_logit_threshold)`` upwards.
         """
-        # without autograd the new state is written slice by slice into one buffer: at batch 1000 the
-        # local traces are most of the state, and concatenating them twice per step cost more than the GRU
-        fast = not torch.is_grad_enabled()
+        # the new state is written slice by slice into one buffer: at batch 1000 the local traces are most
+        # of the state, and concatenating them twice per step cost more than the GRU. Without autograd the
+        # local traces advance in place in that buffer; with it, in their own tensor, copied in at the end
+        # (autograd forbids writing into a buffer whose slices it has saved for the backward pass).
+        in_place = not torch.is_grad_enabled()
         a0, h, hist, last, prev = self._split(state)
-        o1 = self.n_feat
-        o2 = self.n_core - self.n_local
-        o3 = self.n_core + self.n_hist
-        o4 = o3 + self.kernel_len
+        o1, o2, o3, o4 = self._offsets()
         new = torch.empty_like(state)
         a = self.traces.step(self._group(x), a0)
         feat = self._features(a)
         h = self.experts.cell(self.experts.input_gates(feat), h).flatten(1)
         v, drive, e = self._readout(feat, h.view(-1, self.n_experts, self.hidden))
         old = state[:, o2:self.n_core]
-        la = self.local.advance(x, old, new[:, o2:self.n_core] if fast else torch.empty_like(old))
+        la = self.local.advance(x, old, new[:, o2:self.n_core] if in_place else torch.empty_like(old))
         if self.local_path:
             v_loc, soma, d_loc = self.local.readout_step(la)
             v = v + v_loc
-            if self.local.soma_glm:
-                drive = drive + self.spike_from_soma * soma + d_loc
+            drive = drive + self.spike_from_soma * soma + d_loc
         thr = self.spike_logit_threshold
         logit = drive + hist @ self.w_hist
         fired = ((logit >= thr) & (prev < thr)).to(v.dtype)
@@ -725,14 +726,13 @@ class Surrogate(nn.Module):
         hist = hist * self.history.decay + fired[:, None]
         v = torch.addmm(v, last, self.spike_kernel.t()).addmm_(hist, self.w_hist_v.t())
         v = torch.clamp(v, self.z_low, self.z_high)
-        if fast:
-            new[:, :o1] = a
-            new[:, o1:o2] = h
-            new[:, o3 - self.n_hist:o3] = hist
-            new[:, o3:o4] = last
-            new[:, o4] = logit
-        else:
-            new = torch.cat([a, h, la, hist, last, logit[:, None]], dim=1)
+        new[:, :o1] = a
+        new[:, o1:o2] = h
+        if not in_place:
+            new[:, o2:self.n_core] = la
+        new[:, o3 - self.n_hist:o3] = hist
+        new[:, o3:o4] = last
+        new[:, o4] = logit
         return torch.addcmul(self.v_mean, v, self.v_std), torch.sigmoid(logit), new
 
     def to_mV(self, v_z: Tensor) -> Tensor:
