@@ -25,6 +25,7 @@ COMMANDS = (
     "surrogate_cell.commands.plot_data",
     "surrogate_cell.commands.bench",
     "surrogate_cell.commands.train",
+    "surrogate_cell.commands.fit_soma",
     "surrogate_cell.commands.evaluate",
     "surrogate_cell.commands.compare",
     "surrogate_cell.commands.learning_curve",

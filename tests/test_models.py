@@ -36,8 +36,10 @@ def _model(cell, arch, tower_hidden=4, **kw):
         torch.manual_seed(3)
         for p in (model.local.w_own, model.local.w_sec, model.spike_kernel, model.w_hist_v, model.h0):
             p.normal_(0.0, 0.5)
-        for p in (model.local.w_soma, model.local.w_drive):
+        for p in (model.local.w_soma, model.local.w_drive, model.soma_fit_local):
             p.normal_(0.0, 0.05)
+        model.soma_fit_w.normal_(0.0, 0.3)
+        model.soma_fit_b.fill_(0.4)
     return model, dend
 
 
@@ -48,11 +50,11 @@ def _spiking(model, x):
         model.spike_logit_threshold.fill_(float(torch.quantile(drive, 0.97)))
 
 
-@pytest.mark.parametrize("soma_glm", (True, False))
+@pytest.mark.parametrize("soma", ("glm", "none", "fit"))
 @pytest.mark.parametrize("tower_hidden", (4, 0))
 @pytest.mark.parametrize("arch", ARCHS)
-def test_window_forward_equals_unrolled_steps(cell, arch, tower_hidden, soma_glm):
-    model, dend = _model(cell, arch, tower_hidden, soma_glm=soma_glm)
+def test_window_forward_equals_unrolled_steps(cell, arch, tower_hidden, soma):
+    model, dend = _model(cell, arch, tower_hidden, soma_glm=soma == "glm", soma_fit=soma == "fit")
     torch.manual_seed(1)
     x = (torch.rand(2, 173, 2 * len(dend)) < 0.02).float() * 1.3
     _spiking(model, x)

@@ -114,3 +114,38 @@ def test_fine_tuning_refuses_other_weights(two_sets, tmp_path):
                    "--init-from", tmp_path / "base" / "best.pt", "--window-ms", "200", "--out", tmp_path / "b")
     assert_one_error_line(proc, "another model configuration", "same model options")
     assert not (tmp_path / "b").exists()
+
+
+def test_fit_soma_changes_the_soma_output_only(two_sets, tmp_path):
+    from surrogate_cell.training.evaluate import evaluate
+
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", *two_sets, "--arch", "mh", *TINY_MODEL, "--steps", "4", "--eval-every", "2",
+                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--out", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    fitted = tmp_path / "fitted.pt"
+    proc = run_cli("fit-soma", "--model", out / "model.pt", "--data", *two_sets, "--out", fitted, "--json",
+                   "--no-progress", "--threads", "1")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    a, b = load(out / "model.pt"), load(fitted)
+    fit = b.metadata["soma_fit"]
+    assert b.metadata["config"]["model"]["soma_fit"] is True
+    # ridge least squares: never worse than no correction on the simulations it was fitted on
+    assert fit["all_after_mv"] <= fit["all_before_mv"] + 1e-9
+    assert summary["ridge"] in (0.1, 1.0, 10.0, 100.0, 1000.0) and summary["val_before_mv"] > 0
+    data = DatasetUnion([Dataset(p) for p in two_sets])
+    ra, rb = evaluate(a, data), evaluate(b, data)
+    for sa, sb in zip(ra["_traces"]["pred_spikes"], rb["_traces"]["pred_spikes"]):
+        np.testing.assert_array_equal(sa, sb)  # the spike drive never sees the correction
+    va, vb = ra["_traces"]["pred_v"], rb["_traces"]["pred_v"]
+    np.testing.assert_allclose(va[..., 1:], vb[..., 1:], atol=1e-4)
+    assert np.abs(va[..., 0] - vb[..., 0]).max() > 1e-3
+    # bad input: other data, the same file as output, a model fitted already
+    other = generate_small(tmp_path / "other.h5", 0.6, 0.3, seed=23)
+    for args, phrase in (((out / "model.pt", [other], tmp_path / "x.pt"), "not the training data"),
+                         ((out / "model.pt", two_sets, out / "model.pt"), "must differ"),
+                         ((fitted, two_sets, tmp_path / "y.pt"), "already has a fitted soma")):
+        proc = run_cli("fit-soma", "--model", args[0], "--data", *args[1], "--out", args[2], "--no-progress")
+        assert_one_error_line(proc, phrase)
+        assert not args[2].exists() or args[2] == out / "model.pt"

@@ -58,3 +58,33 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
     torch.jit.save(scripted, str(tmp), _extra_files={METADATA_FILE: json.dumps(meta)})
     os.replace(tmp, path)
     return path
+
+
+# parameters added to the model after files were first exported, which older files lack: their zeros leave
+# an older model's outputs unchanged
+ADDED_SINCE_V1 = ("soma_fit_w", "soma_fit_local", "soma_fit_b", "soma_rows")
+
+
+def load_weights(model: torch.nn.Module, weights: dict) -> None:
+    """``model.load_state_dict(weights)``, strict except for :data:`ADDED_SINCE_V1`, taken from ``model``."""
+    own = model.state_dict()
+    weights = dict(weights)
+    for key in ADDED_SINCE_V1:
+        if key in own and key not in weights:
+            weights[key] = own[key]
+    model.load_state_dict(weights)
+
+
+def training_model(exported, dataset, **config_overrides):
+    """The trainable :class:`~surrogate_cell.training.model.Surrogate` of an exported model: same weights,
+    Python code (the inverse of :func:`export_model`). ``dataset`` must be of the model's cell."""
+    from .model import ModelConfig
+    from .train import build_model
+
+    saved = exported.metadata["config"]["model"]
+    cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
+    cfg.update(config_overrides)
+    weights = exported.module.state_dict()
+    model = build_model(dataset, ModelConfig(**cfg), weights["v_mean"].numpy(), weights["v_std"].numpy())
+    load_weights(model, weights)
+    return model

@@ -83,6 +83,8 @@ class ModelConfig:
     spike_mechanism: bool = True  # False: a bare spike head (no own-spike history, waveforms or soma drive)
     local_path: bool = False  # per-segment linear read-out of the segment's and section's own synapses
     soma_glm: bool = False  # with local_path: soma voltage and spike drive also read every synapse's traces
+    soma_fit: bool = False  # a least-squares correction of the soma's output voltage (not of its spike drive),
+    # fitted after training by `surrogate-cell fit-soma` (training/soma_fit.py)
     voltage_bounds_mV: tuple = (-85.0, 50.0)  # E_K and E_Na of the Hay cell: no membrane voltage lies outside
     local_exc_taus_ms: tuple = (3.0, 50.0)  # AMPA-like, NMDA-like
     local_inh_taus_ms: tuple = (8.0,)  # GABA_A
@@ -513,6 +515,15 @@ class Surrogate(nn.Module):
             n_local = 0
         self.n_local = n_local
         self.n_core = n_feat + n_exp * config.hidden + n_local
+        # the soma read-out fitted after training (training/soma_fit.py): a linear function of the hidden units,
+        # the expert outputs, the input traces and the local traces, added to the soma's output voltage only
+        # (the spike drive never sees it). Spike-dependent terms of the fit go into spike_kernel and w_hist_v.
+        self.soma_fit = bool(config.soma_fit)
+        self.n_fit_core = n_exp * config.hidden + n_exp * D + n_feat
+        self.soma_fit_w = nn.Parameter(torch.zeros(self.n_fit_core), requires_grad=False)
+        self.soma_fit_local = nn.Parameter(torch.zeros(n_local), requires_grad=False)
+        self.soma_fit_b = nn.Parameter(torch.zeros(()), requires_grad=False)
+        self.register_buffer("soma_rows", torch.tensor([self.soma_index]))
         self.state_size = self.n_core + self.n_hist + self.kernel_len + 1
 
     # -- pieces shared by forward and step -------------------------------------
@@ -614,6 +625,14 @@ class Surrogate(nn.Module):
     def drive(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """The input-driven part of a window: voltage z without spikes (B, T, N), spike drive (B, T),
         expert outputs (B, T, E, D), and the traces and hidden units at its end (B, n_core)."""
+        v, spike, e, core, fit_core, fit_local = self.drive_parts(x, state)
+        if self.soma_fit:
+            v = v.index_add(2, self.soma_rows, self._soma_correction(fit_core, fit_local)[..., None])
+        return v, spike, e, core
+
+    def drive_parts(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """:meth:`drive` without the fitted soma correction, and that correction's inputs over the window:
+        (B, T, n_fit_core) and the local traces (B, T, n_local)."""
         a0, h, _, _, _ = self._split(state)
         a, a_last = self.traces(self._group(x), a0)
         feat = self._features(a)
@@ -623,6 +642,8 @@ class Surrogate(nn.Module):
         v, spike, e = self._readout(feat.reshape(B * T, -1), H)
         v = v.reshape(B, T, -1)
         core = torch.cat([a_last, hs[:, -1].flatten(1)], dim=1)
+        fit_core = torch.cat([H.flatten(1), e.flatten(1), feat.reshape(B * T, -1)], dim=1).reshape(B, T, -1)
+        fit_local = x.new_zeros(B, T, 0)
         if self.local_path:
             la = self._local_state(state)
             lx = self.local.columns(x)
@@ -632,7 +653,15 @@ class Surrogate(nn.Module):
             v = v + v_loc.reshape(B, T, -1)
             spike = spike + self.spike_from_soma * soma + d_loc
             core = torch.cat([core, lt[:, -1]], dim=1)
-        return v, spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1), core
+            fit_local = lt
+        return v, spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1), core, fit_core, fit_local
+
+    def _soma_correction(self, fit_core: Tensor, fit_local: Tensor) -> Tensor:
+        """The fitted soma read-out (z units), (...,), from its inputs (..., n_fit_core) and (..., n_local)."""
+        c = fit_core @ self.soma_fit_w + self.soma_fit_b
+        if self.local_path:
+            c = c + fit_local @ self.soma_fit_local
+        return c
 
     # -- training: whole windows -------------------------------------------------
     def forward(self, x: Tensor, state: Tensor, spikes: Optional[Tensor] = None
@@ -719,6 +748,9 @@ class Surrogate(nn.Module):
             v_loc, soma, d_loc = self.local.readout_step(la)
             v = v + v_loc
             drive = drive + self.spike_from_soma * soma + d_loc
+        if self.soma_fit:
+            fit_core = torch.cat([h, e.flatten(1), feat], dim=1)
+            v = v.index_add(1, self.soma_rows, self._soma_correction(fit_core, la)[:, None])
         thr = self.spike_logit_threshold
         logit = drive + hist @ self.w_hist
         fired = ((logit >= thr) & (prev < thr)).to(v.dtype)

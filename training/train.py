@@ -294,8 +294,10 @@ def load_weights(model: Surrogate, path) -> None:
     weights = saved.get("model", saved) if isinstance(saved, dict) else None
     if not isinstance(weights, dict):
         raise SurrogateCellError(f"--init-from {path} holds no weights; give a run's best.pt or checkpoint.pt")
+    from .export import load_weights as load_compatible
+
     try:
-        model.load_state_dict(weights)
+        load_compatible(model, weights)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[-1].strip()
         raise SurrogateCellError(f"--init-from {path} was trained with another model configuration or data "
