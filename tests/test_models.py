@@ -36,7 +36,7 @@ def _model(cell, arch, tower_hidden=4, **kw):
         torch.manual_seed(3)
         for p in (model.local.w_own, model.local.w_sec, model.spike_kernel, model.w_hist_v, model.h0):
             p.normal_(0.0, 0.5)
-        for p in (model.local.w_soma, model.local.w_drive, model.soma_fit_local):
+        for p in (model.local.w_soma, model.local.w_drive, model.soma_fit_slots):
             p.normal_(0.0, 0.05)
         model.soma_fit_w.normal_(0.0, 0.3)
         model.soma_fit_b.fill_(0.4)
@@ -183,7 +183,7 @@ def test_bad_model_files(cell, tmp_path):
                         channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch="mh")
     corrupt = tmp_path / "corrupt.pt"
     raw = bytearray(good.read_bytes())
-    raw[len(raw) // 2: len(raw) // 2 + 64] = b"\0" * 64
+    raw[len(raw) // 2: len(raw) // 2 + 4096] = b"\0" * 4096  # wider than the zip's alignment padding
     corrupt.write_bytes(bytes(raw))
     with pytest.raises(SurrogateCellError, match="corrupt|not a readable"):
         load(corrupt)

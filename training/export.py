@@ -62,13 +62,18 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
 
 # parameters added to the model after files were first exported, which older files lack: their zeros leave
 # an older model's outputs unchanged
-ADDED_SINCE_V1 = ("soma_fit_w", "soma_fit_local", "soma_fit_b", "soma_rows")
+ADDED_SINCE_V1 = ("soma_fit_w", "soma_fit_slots", "soma_fit_b", "soma_rows", "local.sum_crow", "local.sum_col",
+                  "local.sum_val", "local.rsec_crow", "local.rsec_col", "local.rsec_w", "local.exc_rows",
+                  "local.inh_rows", "local.own_w")
+# structural buffers of older files that the model no longer has (derived from the cell, never learned)
+REMOVED_SINCE_V1 = ("local.csr_crow", "local.csr_col", "local.csr_own", "local.csr_sec")
 
 
 def load_weights(model: torch.nn.Module, weights: dict) -> None:
-    """``model.load_state_dict(weights)``, strict except for :data:`ADDED_SINCE_V1`, taken from ``model``."""
+    """``model.load_state_dict(weights)``, strict except for :data:`ADDED_SINCE_V1`, taken from ``model``,
+    and :data:`REMOVED_SINCE_V1`, dropped."""
     own = model.state_dict()
-    weights = dict(weights)
+    weights = {k: v for k, v in weights.items() if k not in REMOVED_SINCE_V1}
     for key in ADDED_SINCE_V1:
         if key in own and key not in weights:
             weights[key] = own[key]

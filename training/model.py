@@ -227,6 +227,12 @@ class GRUExperts(nn.Module):
         """x (..., F) → (..., n, 3H): the input half of the gates, for all steps at once."""
         return torch.einsum("...f,ngf->...ng", x, self.w_ih) + self.b_ih
 
+    def step(self, x: Tensor, h: Tensor) -> Tensor:
+        """One GRU update of every expert from input x (B, F); h (B, n, H) → (B, n, H)."""
+        if self.n == 1:  # one fused cell (MH)
+            return torch.gru_cell(x, h[:, 0], self.w_ih[0], self.w_hh[0], self.b_ih[0], self.b_hh[0])[:, None]
+        return self.cell(self.input_gates(x), h)
+
     def cell(self, gi: Tensor, h: Tensor) -> Tensor:
         """One GRU update. gi (B, n, 3H) precomputed input gates; h (B, n, H)."""
         gh = torch.einsum("bnh,ngh->bng", h, self.w_hh) + self.b_hh
@@ -309,22 +315,36 @@ class LocalPath(nn.Module):
         rsec = np.where(row_section >= 0, row_section, n_sec).astype(np.int64)
         sec = n_cols + np.arange(self.n_blocks)[:, None] * (n_sec + 1) + rsec[None, :]
         self.register_buffer("gather_index", torch.from_numpy(np.concatenate([own.ravel(), sec.ravel()])))
-        # the same read-out as one sparse (rows × columns) matrix, for the 1 ms step: entry (r, c) holds
-        # w_own[b, r] if c is r's own column of block b, plus w_sec[b, r] if c lies on r's section
-        entries: dict = {}
-        none = self.n_blocks * n_rows  # the zero appended to w_own / w_sec
-        for c in range(len(col_row)):
-            b, r = int(col_block[c]), int(col_row[c])
-            entries[(r, c)] = [b * n_rows + r, none]
-            if row_section[r] >= 0:
-                for r2 in np.flatnonzero(row_section == row_section[r]).tolist():
-                    entries.setdefault((r2, c), [none, none])[1] = b * n_rows + r2
-        keys = sorted(entries)
-        csr_row = np.array([k[0] for k in keys], dtype=np.int64)
-        self.register_buffer("csr_crow", torch.from_numpy(np.searchsorted(csr_row, np.arange(n_rows + 1)).astype(np.int64)))
-        self.register_buffer("csr_col", torch.tensor([k[1] for k in keys], dtype=torch.int64))
-        self.register_buffer("csr_own", torch.tensor([entries[k][0] for k in keys], dtype=torch.int64))
-        self.register_buffer("csr_sec", torch.tensor([entries[k][1] for k in keys], dtype=torch.int64))
+        # the same read-out factorised, for the 1 ms step in the feature-major layout (readout_step): every
+        # column adds w_own[b, r] times itself into its row r; the section sums (slots) come from one sparse
+        # 0/1 product and each row adds w_sec[b, r] times its section's slot of each block (~6000 non-zeros
+        # in all, against ~14 000 for the read-out as one sparse matrix)
+        n_slots = self.n_blocks * (n_sec + 1)
+        order = np.argsort(self.sec_index.numpy(), kind="stable")
+        slot_of_col = self.sec_index.numpy()
+        self.register_buffer("sum_crow", torch.from_numpy(np.searchsorted(slot_of_col[order], np.arange(n_slots + 1)).astype(np.int64)))
+        self.register_buffer("sum_col", torch.from_numpy(order.astype(np.int64)))
+        self.register_buffer("sum_val", torch.ones(len(order)))
+        has_sec = np.flatnonzero(row_section >= 0)
+        sec_rows = np.repeat(has_sec, self.n_blocks)
+        sec_block = np.tile(np.arange(self.n_blocks), len(has_sec))
+        sec_cols = sec_block * (n_sec + 1) + row_section[sec_rows]
+        sec_w = sec_block * n_rows + sec_rows  # into w_sec
+        # the soma row also reads every slot, with the weights given to readout_step (a fitted soma read-out;
+        # index past w_sec)
+        soma_cols = np.arange(n_slots)
+        rows_all = np.concatenate([sec_rows, np.full(n_slots, soma_row)])
+        order = np.argsort(rows_all, kind="stable")
+        self.register_buffer("rsec_crow", torch.from_numpy(np.searchsorted(rows_all[order], np.arange(n_rows + 1)).astype(np.int64)))
+        self.register_buffer("rsec_col", torch.from_numpy(np.concatenate([sec_cols, soma_cols])[order].astype(np.int64)))
+        self.register_buffer("rsec_w", torch.from_numpy(np.concatenate([sec_w, self.n_blocks * n_rows + soma_cols])[order].astype(np.int64)))
+        self.n_slots = n_slots
+        # own columns, per block: rows, and the weight index into w_own
+        blocks_rows = [exc_rows] * len(exc_taus_ms) + [inh_rows] * len(inh_taus_ms)
+        self.register_buffer("exc_rows", torch.as_tensor(np.asarray(exc_rows, np.int64)))
+        self.register_buffer("inh_rows", torch.as_tensor(np.asarray(inh_rows, np.int64)))
+        self.register_buffer("own_w", torch.from_numpy(np.concatenate(
+            [b * n_rows + np.asarray(r, np.int64) for b, r in enumerate(blocks_rows)] + [np.zeros(0, np.int64)])))
         self.register_buffer("decay", torch.tensor(decays, dtype=torch.float32))
         self.n_cols = len(decays)
         self.w_own = nn.Parameter(torch.zeros(self.n_blocks, n_rows))
@@ -378,14 +398,37 @@ class LocalPath(nn.Module):
         w = torch.cat([self.w_own.reshape(-1), self.w_sec.reshape(-1)])
         return self._with_soma((picked * w).reshape(M, 2 * self.n_blocks, self.n_rows).sum(1), a)
 
-    def readout_step(self, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """:meth:`readout` by one sparse matrix product (several times faster for one step of many cells)."""
-        zero = self.w_own.new_zeros(1)
-        values = (torch.cat([self.w_own.reshape(-1), zero])[self.csr_own]
-                  + torch.cat([self.w_sec.reshape(-1), zero])[self.csr_sec])
-        W = torch.sparse_csr_tensor(self.csr_crow, self.csr_col, values, (self.n_rows, a.shape[1]))
-        # transposed (N, M) → (M, N) view: the caller adds it to a dense voltage, no copy needed
-        return self._with_soma(torch.mm(W, a.t()).t(), a)
+    def slot_sums(self, a: Tensor) -> Tensor:
+        """Traces a (..., n_cols) summed per section and block: (..., n_slots)."""
+        flat = a.reshape(-1, a.shape[-1])
+        sums = flat.new_zeros(flat.shape[0], self.n_slots).index_add_(1, self.sec_index, flat)
+        return sums.reshape(a.shape[:-1] + (self.n_slots,))
+
+    def readout_step(self, vT: Tensor, a: Tensor, in_place: bool, soma_slots: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`readout` for one step of many cells, in the feature-major layout: adds the read-out of traces
+        a (M, n_cols) into the voltage z ``vT`` (N, M) (in place if ``in_place``), plus ``soma_slots``
+        (n_slots,) times the slot sums into the soma's row → vT, soma GLM part (M,), spike-drive part (M,)."""
+        aT = a.t()
+        w_own = self.w_own.reshape(-1)[self.own_w]
+        ne = self.n_exc_blocks * self.n_exc
+        for lo, hi, rows in ((0, ne, self.exc_rows), (ne, self.n_cols, self.inh_rows)):
+            if hi > lo:
+                n = rows.shape[0]
+                part = aT[lo:lo + n] * w_own[lo:lo + n, None]
+                for c in range(lo + n, hi, n):
+                    part = part.addcmul_(aT[c:c + n], w_own[c:c + n, None])
+                vT = vT.index_add_(0, rows, part) if in_place else vT.index_add(0, rows, part)
+        sums = torch.mm(torch.sparse_csr_tensor(self.sum_crow, self.sum_col, self.sum_val, (self.n_slots, self.n_cols)), aT)
+        W = torch.sparse_csr_tensor(self.rsec_crow, self.rsec_col,
+                                    torch.cat([self.w_sec.reshape(-1), soma_slots])[self.rsec_w],
+                                    (self.n_rows, self.n_slots))
+        vT = vT.addmm_(W, sums) if in_place else torch.addmm(vT, W, sums)
+        if not self.soma_glm:
+            zero = a.new_zeros(a.shape[0])
+            return vT, zero, zero
+        soma = a @ self.w_soma
+        vT = vT.index_add(0, torch.tensor([self.soma_row], device=vT.device), soma[None, :])
+        return vT, soma, a @ self.w_drive
 
     def _with_soma(self, v: Tensor, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Add the soma GLM to the read-out v; → v, its soma part, its spike-drive part."""
@@ -500,6 +543,7 @@ class Surrogate(nn.Module):
             raise ValueError(f"voltage_bounds_mV must be (low, high) with low < high, got {config.voltage_bounds_mV}")
         self.register_buffer("z_low", (lo - self.v_mean) / self.v_std)
         self.register_buffer("z_high", (hi - self.v_mean) / self.v_std)
+        self.v_low_mV, self.v_high_mV = lo, hi  # the same bounds for the step, which clamps in mV (cheaper)
         self.soma_index = 0
         self.local_path = bool(config.local_path)
         if config.soma_glm and not config.local_path:
@@ -516,20 +560,27 @@ class Surrogate(nn.Module):
         self.n_local = n_local
         self.n_core = n_feat + n_exp * config.hidden + n_local
         # the soma read-out fitted after training (training/soma_fit.py): a linear function of the hidden units,
-        # the expert outputs, the input traces and the local traces, added to the soma's output voltage only
+        # the expert outputs, the input traces and the local traces' section sums (slots), added to the soma's
+        # output voltage only
         # (the spike drive never sees it). Spike-dependent terms of the fit go into spike_kernel and w_hist_v.
         self.soma_fit = bool(config.soma_fit)
         self.n_fit_core = n_exp * config.hidden + n_exp * D + n_feat
         self.soma_fit_w = nn.Parameter(torch.zeros(self.n_fit_core), requires_grad=False)
-        self.soma_fit_local = nn.Parameter(torch.zeros(n_local), requires_grad=False)
+        self.soma_fit_slots = nn.Parameter(torch.zeros(self.local.n_slots), requires_grad=False)
         self.soma_fit_b = nn.Parameter(torch.zeros(()), requires_grad=False)
         self.register_buffer("soma_rows", torch.tensor([self.soma_index]))
         self.state_size = self.n_core + self.n_hist + self.kernel_len + 1
 
     # -- pieces shared by forward and step -------------------------------------
     def _group(self, x: Tensor) -> Tensor:
-        ze = x[..., : self.n_exc] @ self.w_exc
-        zi = x[..., self.n_exc:] @ self.w_inh
+        if x.dim() == 2:
+            # one step of many cells: (groups, C) @ (C, B) suits the feature-major input the runner builds
+            xt = x.t()
+            ze = torch.mm(self.w_exc.t(), xt[: self.n_exc]).t()
+            zi = torch.mm(self.w_inh.t(), xt[self.n_exc:]).t()
+        else:
+            ze = x[..., : self.n_exc] @ self.w_exc
+            zi = x[..., self.n_exc:] @ self.w_inh
         parts: List[Tensor] = []
         for _ in range(self.n_exc_taus):
             parts.append(ze)
@@ -548,11 +599,18 @@ class Surrogate(nn.Module):
         g = g + self.gate_b
         return torch.softmax(g + self.gate_logmask, dim=-1)
 
-    def _readout(self, feat: Tensor, h: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """feat (M, F), h (M, E, H) → voltage z-scores (M, N), spike logit (M,), expert outputs (M, E, D)."""
+    def _towers(self, feat: Tensor, h: Tensor, feature_major: bool) -> Tuple[Tensor, Tensor, Tensor]:
+        """feat (M, F), h (M, E, H) → voltage z of the towers, (M, N) or, if ``feature_major``, (N, M);
+        the soma task's mixed expert output (M, D); expert outputs (M, E, D)."""
         e = self.experts.readout(h)  # (M, E, D)
         M = e.shape[0]
         D = e.shape[2]
+        if feature_major and self.n_experts == 1 and self.tower_hidden == 0:
+            # MH with linear towers: one product straight into the (N, M) layout of the step
+            mixed = e[:, 0, :]
+            # the bias as one more column of the weights (a broadcast add over (N, M) costs more than the product)
+            w = torch.cat([self.t_w1[:, :, 0], (self.t_b1[:, 0] + self.t_b2)[:, None]], dim=1)
+            return torch.mm(w, torch.cat([mixed, mixed.new_ones(M, 1)], dim=1).t()), mixed, e
         # every tower's first layer as one matrix: (D, N*K)
         w1 = self.t_w1.permute(1, 0, 2).reshape(D, -1)
         if self.n_experts == 1:
@@ -573,10 +631,18 @@ class Surrogate(nn.Module):
             v = pre[:, :, 0] + self.t_b2
         else:
             v = torch.einsum("mnk,nk->mn", torch.relu(pre), self.t_w2) + self.t_b2
+        return (v.t().contiguous() if feature_major else v), soma_in, e
+
+    def _spike_drive(self, soma_in: Tensor, h: Tensor, feat: Tensor, v_soma: Tensor) -> Tensor:
+        """The spike drive (logit, (M,)) from the experts, the input traces and the towers' soma voltage z."""
         spike = self.spike_head(torch.cat([soma_in, h.flatten(1)], dim=-1)).squeeze(-1)
         # the predicted somatic voltage (densely supervised) drives spiking directly
-        spike = spike + self.spike_glm(feat).squeeze(-1) + self.spike_from_soma * v[:, self.soma_index]
-        return v, spike, e
+        return spike + self.spike_glm(feat).squeeze(-1) + self.spike_from_soma * v_soma
+
+    def _readout(self, feat: Tensor, h: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """feat (M, F), h (M, E, H) → voltage z-scores (M, N), spike logit (M,), expert outputs (M, E, D)."""
+        v, soma_in, e = self._towers(feat, h, False)
+        return v, self._spike_drive(soma_in, h, feat, v[:, self.soma_index]), e
 
     # -- the spike mechanism ----------------------------------------------------------
     def _offsets(self) -> Tuple[int, int, int, int]:
@@ -627,7 +693,10 @@ class Surrogate(nn.Module):
         expert outputs (B, T, E, D), and the traces and hidden units at its end (B, n_core)."""
         v, spike, e, core, fit_core, fit_local = self.drive_parts(x, state)
         if self.soma_fit:
-            v = v.index_add(2, self.soma_rows, self._soma_correction(fit_core, fit_local)[..., None])
+            fit = self._soma_correction(fit_core)
+            if self.local_path:
+                fit = fit + self.local.slot_sums(fit_local) @ self.soma_fit_slots
+            v = v.index_add(2, self.soma_rows, fit[..., None])
         return v, spike, e, core
 
     def drive_parts(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -656,12 +725,10 @@ class Surrogate(nn.Module):
             fit_local = lt
         return v, spike.reshape(B, T), e.reshape(B, T, self.n_experts, -1), core, fit_core, fit_local
 
-    def _soma_correction(self, fit_core: Tensor, fit_local: Tensor) -> Tensor:
-        """The fitted soma read-out (z units), (...,), from its inputs (..., n_fit_core) and (..., n_local)."""
-        c = fit_core @ self.soma_fit_w + self.soma_fit_b
-        if self.local_path:
-            c = c + fit_local @ self.soma_fit_local
-        return c
+    def _soma_correction(self, fit_core: Tensor) -> Tensor:
+        """The fitted soma read-out's part from (..., n_fit_core) (z units, (...,)); its local traces' part
+        is ``soma_fit_slots`` times their slot sums."""
+        return fit_core @ self.soma_fit_w + self.soma_fit_b
 
     # -- training: whole windows -------------------------------------------------
     def forward(self, x: Tensor, state: Tensor, spikes: Optional[Tensor] = None
@@ -729,35 +796,49 @@ class Surrogate(nn.Module):
         -------
         voltage_mV (B, N) at the end of the bin, spike probability (B,), new state.
         The cell spikes in this bin when the probability crosses ``sigmoid(spike_logit_threshold)`` upwards.
+        Without autograd (``torch.inference_mode()`` or ``no_grad``) the state advances in place: the
+        returned state is ``state`` itself (``clone()`` it first to keep the old one). The voltage is a
+        transposed view of a (N, B) tensor; an ``x`` in the same layout (``x = buf.t()`` for a contiguous
+        (C, B) ``buf``, as the runner builds it) is the fastest input.
         """
-        # the new state is written slice by slice into one buffer: at batch 1000 the local traces are most
-        # of the state, and concatenating them twice per step cost more than the GRU. Without autograd the
-        # local traces advance in place in that buffer; with it, in their own tensor, copied in at the end
-        # (autograd forbids writing into a buffer whose slices it has saved for the backward pass).
+        # without autograd the state advances in place, slice by slice (at batch 1000 the local traces are
+        # most of it; a new buffer each step cost more than the GRU). With autograd the new state is a new
+        # tensor and the local traces are copied in (autograd forbids writing into saved slices).
         in_place = not torch.is_grad_enabled()
         a0, h, hist, last, prev = self._split(state)
         o1, o2, o3, o4 = self._offsets()
-        new = torch.empty_like(state)
+        new = state if in_place else torch.empty_like(state)
         a = self.traces.step(self._group(x), a0)
         feat = self._features(a)
-        h = self.experts.cell(self.experts.input_gates(feat), h).flatten(1)
-        v, drive, e = self._readout(feat, h.view(-1, self.n_experts, self.hidden))
+        h = self.experts.step(feat, h).flatten(1)
+        hs = h.view(-1, self.n_experts, self.hidden)
+        # voltages in the feature-major layout (segments, batch), as the state is stored: the local path's
+        # sparse read-out and the spike waveforms add into them without transposing copies
+        vT, soma_in, e = self._towers(feat, hs, True)
+        drive = self._spike_drive(soma_in, hs, feat, vT[self.soma_index])
         old = state[:, o2:self.n_core]
-        la = self.local.advance(x, old, new[:, o2:self.n_core] if in_place else torch.empty_like(old))
+        la = self.local.advance(x, old, old if in_place else torch.empty_like(old))
         if self.local_path:
-            v_loc, soma, d_loc = self.local.readout_step(la)
-            v = v + v_loc
+            # the fitted soma read-out's local part rides in this sparse product (zero weights when not fitted)
+            slots = self.soma_fit_slots if self.soma_fit else torch.zeros_like(self.soma_fit_slots)
+            vT, soma, d_loc = self.local.readout_step(vT, la, in_place, slots)
             drive = drive + self.spike_from_soma * soma + d_loc
         if self.soma_fit:
-            fit_core = torch.cat([h, e.flatten(1), feat], dim=1)
-            v = v.index_add(1, self.soma_rows, self._soma_correction(fit_core, la)[:, None])
+            fit = self._soma_correction(torch.cat([h, e.flatten(1), feat], dim=1))[None, :]
+            vT = vT.index_add_(0, self.soma_rows, fit) if in_place else vT.index_add(0, self.soma_rows, fit)
         thr = self.spike_logit_threshold
         logit = drive + hist @ self.w_hist
-        fired = ((logit >= thr) & (prev < thr)).to(v.dtype)
+        fired = ((logit >= thr) & (prev < thr)).to(vT.dtype)
         last = torch.cat([fired[:, None], last[:, : self.kernel_len - 1]], dim=1)
         hist = hist * self.history.decay + fired[:, None]
-        v = torch.addmm(v, last, self.spike_kernel.t()).addmm_(hist, self.w_hist_v.t())
-        v = torch.clamp(v, self.z_low, self.z_high)
+        if in_place:
+            # clamped in mV, with two scalars: the same as in z (v_std > 0), and far cheaper than per-row bounds
+            vT = vT.addmm_(self.spike_kernel, last.t()).addmm_(self.w_hist_v, hist.t())
+            vT = vT.mul_(self.v_std[:, None]).add_(self.v_mean[:, None]).clamp_(self.v_low_mV, self.v_high_mV)
+        else:
+            vT = torch.addmm(torch.addmm(vT, self.spike_kernel, last.t()), self.w_hist_v, hist.t())
+            vT = torch.addcmul(self.v_mean[:, None], torch.clamp(vT, self.z_low[:, None], self.z_high[:, None]),
+                               self.v_std[:, None])
         new[:, :o1] = a
         new[:, o1:o2] = h
         if not in_place:
@@ -765,7 +846,7 @@ class Surrogate(nn.Module):
         new[:, o3 - self.n_hist:o3] = hist
         new[:, o3:o4] = last
         new[:, o4] = logit
-        return torch.addcmul(self.v_mean, v, self.v_std), torch.sigmoid(logit), new
+        return vT.t(), torch.sigmoid(logit), new
 
     def to_mV(self, v_z: Tensor) -> Tensor:
         return v_z * self.v_std + self.v_mean

@@ -16,7 +16,7 @@ in the model's z units.
 
 The correction is added to the soma's *output* voltage only: the spike drive
 does not see it, so spike times, rates and every other segment are unchanged.
-Its input-driven part goes into ``soma_fit_w``, ``soma_fit_local`` and
+Its input-driven part goes into ``soma_fit_w``, ``soma_fit_slots`` and
 ``soma_fit_b``; its spike-dependent part into the soma's rows of
 ``spike_kernel`` and ``w_hist_v``.
 """
@@ -59,9 +59,7 @@ def design(model, x: torch.Tensor) -> tuple:
     lags = torch.cat([last0[:, : K - 1].flip(1), spikes], dim=1).unfold(1, K, 1).flip(-1)
     parts = [fit_core]
     if model.local_path:
-        L = model.local
-        sums = fit_local.new_zeros(B * T, L.n_blocks * (L.n_sec + 1))
-        parts.append(sums.index_add_(1, L.sec_index, fit_local.reshape(B * T, -1)).reshape(B, T, -1))
+        parts.append(model.local.slot_sums(fit_local))
     parts += [hist, lags, torch.ones(B, T, 1)]
     X = torch.cat(parts, dim=-1).reshape(B * T, -1)
     return X.double().numpy(), soma_mV.reshape(-1).numpy()
@@ -109,11 +107,8 @@ def install(model, w: np.ndarray) -> None:
         model.soma_fit_w.copy_(w[:n_core])
         i = n_core
         if model.local_path:
-            L = model.local
-            n_sums = L.n_blocks * (L.n_sec + 1)
-            # a weight per section sum is a weight per trace column: the columns of that section and kind
-            model.soma_fit_local.copy_(w[i:i + n_sums][L.sec_index])
-            i += n_sums
+            model.soma_fit_slots.copy_(w[i:i + model.local.n_slots])
+            i += model.local.n_slots
         model.w_hist_v[soma] += w[i:i + H]
         model.spike_kernel[soma] += w[i + H:i + H + K]
         model.soma_fit_b.fill_(float(w[i + H + K]))

@@ -189,8 +189,9 @@ class _Batch:
         if self._built_size != B:
             self.model.module.to(dev)
             self.model.module.eval()
-            self.inputs = np.zeros((B, C), dtype=np.float32)
-            self.inputs_t = torch.from_numpy(self.inputs)
+            # channel-major (C, B), handed to the model as its (B, C) transpose: the layout its step reads fastest
+            self.inputs = np.zeros((C, B), dtype=np.float32)
+            self.inputs_t = torch.from_numpy(self.inputs).t()
             with torch.inference_mode():
                 zeros = torch.zeros(B, C, device=dev)
                 for _ in range(self.runner.config.warmup_steps):
@@ -233,14 +234,15 @@ class _Batch:
         with torch.inference_mode():
             if self.runner.device == "cpu":
                 if rows.size:
-                    np.add.at(self.inputs, (rows, chans), weights.astype(np.float32))
+                    np.add.at(self.inputs, (chans, rows), weights.astype(np.float32))
                 x = self.inputs_t
             else:
                 x = torch.zeros(self.inputs.shape, device=self.runner.device)
                 if rows.size:
                     dev = self.runner.device
-                    x.index_put_((torch.as_tensor(rows, device=dev), torch.as_tensor(chans, device=dev)),
+                    x.index_put_((torch.as_tensor(chans, device=dev), torch.as_tensor(rows, device=dev)),
                                  torch.as_tensor(weights, dtype=torch.float32, device=dev), accumulate=True)
+                x = x.t()
             v, p, self.state = self.model.module.step(x, self.state)
             if self.spike_rule == "threshold":
                 cur = v[:, self.soma_row].double().cpu().numpy()
@@ -254,7 +256,7 @@ class _Batch:
                     part.record(k, v, self.state)
                 self.runner.stats.lfp_s += time.perf_counter() - t1
         if rows.size and self.runner.device == "cpu":
-            self.inputs[rows, chans] = 0.0
+            self.inputs[chans, rows] = 0.0
         if rec is not None:
             self.chunks.append(rec)
         self.t_ms.append(float(k))
