@@ -115,7 +115,9 @@ class _BatchLFP:
             self.offset = torch.as_tensor(np.einsum("cks,s->k", kernels, readout.b), dtype=torch.float64,
                                           device=dev)
         else:
-            flat = np.ascontiguousarray(kernels.transpose(1, 0, 2).reshape(contacts, n * segs))
+            # segment-major (contacts, segments · cells): the model's step returns voltages as the transpose of a
+            # (segments, cells) tensor, which then needs no copy
+            flat = np.ascontiguousarray(kernels.transpose(1, 2, 0).reshape(contacts, segs * n))
         self.K = torch.from_numpy(flat.astype(recording.dtype)).to(dev)
         self.K_rest = kernels.sum(axis=0)  # (contacts, segments), float64: the LFP of all placed cells at rest
         self.rows_t = torch.as_tensor(self.rows, dtype=torch.long, device=dev)
@@ -151,8 +153,8 @@ class _BatchLFP:
             x = z if self.full else z.index_select(0, self.rows_t)
             value = (self.K @ x.reshape(-1).to(self.K.dtype)).double() + self.offset
         else:
-            x = v if self.full else v.index_select(0, self.rows_t)
-            dev = (x.to(self.K.dtype) - self.v0).reshape(-1)
+            xT = v.t() if self.full else v.t().index_select(1, self.rows_t)  # (segments, placed cells)
+            dev = (xT.to(self.K.dtype) - self.v0[:, None]).reshape(-1)
             value = (self.K @ dev).double() + self.rest
         self.recording._add(k - self.recording.t0, value)
 
