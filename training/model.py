@@ -561,8 +561,8 @@ class Surrogate(nn.Module):
         self.n_core = n_feat + n_exp * config.hidden + n_local
         # the soma read-out fitted after training (training/soma_fit.py): a linear function of the hidden units,
         # the expert outputs, the input traces and the local traces' section sums (slots), added to the soma's
-        # output voltage only
-        # (the spike drive never sees it). Spike-dependent terms of the fit go into spike_kernel and w_hist_v.
+        # output voltage only (the spike drive never sees it); its spike-dependent terms go into spike_kernel
+        # and w_hist_v
         self.soma_fit = bool(config.soma_fit)
         self.n_fit_core = n_exp * config.hidden + n_exp * D + n_feat
         self.soma_fit_w = nn.Parameter(torch.zeros(self.n_fit_core), requires_grad=False)
