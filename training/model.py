@@ -343,6 +343,10 @@ class LocalPath(nn.Module):
         blocks_rows = [exc_rows] * len(exc_taus_ms) + [inh_rows] * len(inh_taus_ms)
         self.register_buffer("exc_rows", torch.as_tensor(np.asarray(exc_rows, np.int64)))
         self.register_buffer("inh_rows", torch.as_tensor(np.asarray(inh_rows, np.int64)))
+        # where a kind's rows are one consecutive range (the Hay cell: every dendritic segment, in order), the
+        # step adds into that slice of the voltages in place, with no intermediate
+        self.exc_range = self._row_range(exc_rows)
+        self.inh_range = self._row_range(inh_rows)
         self.register_buffer("own_w", torch.from_numpy(np.concatenate(
             [b * n_rows + np.asarray(r, np.int64) for b, r in enumerate(blocks_rows)] + [np.zeros(0, np.int64)])))
         self.register_buffer("decay", torch.tensor(decays, dtype=torch.float32))
@@ -398,6 +402,14 @@ class LocalPath(nn.Module):
         w = torch.cat([self.w_own.reshape(-1), self.w_sec.reshape(-1)])
         return self._with_soma((picked * w).reshape(M, 2 * self.n_blocks, self.n_rows).sum(1), a)
 
+    @staticmethod
+    def _row_range(rows) -> List[int]:
+        """[first, last + 1] if ``rows`` are consecutive and increasing, else [-1, -1]."""
+        rows = np.asarray(rows, np.int64)
+        if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+            return [int(rows[0]), int(rows[0]) + len(rows)]
+        return [-1, -1]
+
     def slot_sums(self, a: Tensor) -> Tensor:
         """Traces a (..., n_cols) summed per section and block: (..., n_slots)."""
         flat = a.reshape(-1, a.shape[-1])
@@ -411,13 +423,18 @@ class LocalPath(nn.Module):
         aT = a.t()
         w_own = self.w_own.reshape(-1)[self.own_w]
         ne = self.n_exc_blocks * self.n_exc
-        for lo, hi, rows in ((0, ne, self.exc_rows), (ne, self.n_cols, self.inh_rows)):
+        for lo, hi, rows, span in ((0, ne, self.exc_rows, self.exc_range), (ne, self.n_cols, self.inh_rows, self.inh_range)):
             if hi > lo:
                 n = rows.shape[0]
-                part = aT[lo:lo + n] * w_own[lo:lo + n, None]
-                for c in range(lo + n, hi, n):
-                    part = part.addcmul_(aT[c:c + n], w_own[c:c + n, None])
-                vT = vT.index_add_(0, rows, part) if in_place else vT.index_add(0, rows, part)
+                if in_place and span[0] >= 0:
+                    target = vT[span[0]:span[1]]
+                    for c in range(lo, hi, n):
+                        target.addcmul_(aT[c:c + n], w_own[c:c + n, None])
+                else:
+                    part = aT[lo:lo + n] * w_own[lo:lo + n, None]
+                    for c in range(lo + n, hi, n):
+                        part = part.addcmul_(aT[c:c + n], w_own[c:c + n, None])
+                    vT = vT.index_add_(0, rows, part) if in_place else vT.index_add(0, rows, part)
         sums = torch.mm(torch.sparse_csr_tensor(self.sum_crow, self.sum_col, self.sum_val, (self.n_slots, self.n_cols)), aT)
         W = torch.sparse_csr_tensor(self.rsec_crow, self.rsec_col,
                                     torch.cat([self.w_sec.reshape(-1), soma_slots])[self.rsec_w],
