@@ -80,7 +80,7 @@ def load_weights(model: torch.nn.Module, weights: dict) -> None:
     model.load_state_dict(weights)
 
 
-def training_model(exported, dataset, **config_overrides):
+def training_model(exported, dataset):
     """The trainable :class:`~surrogate_cell.training.model.Surrogate` of an exported model: same weights,
     Python code (the inverse of :func:`export_model`). ``dataset`` must be of the model's cell."""
     from .model import ModelConfig
@@ -88,7 +88,6 @@ def training_model(exported, dataset, **config_overrides):
 
     saved = exported.metadata["config"]["model"]
     cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
-    cfg.update(config_overrides)
     weights = exported.module.state_dict()
     model = build_model(dataset, ModelConfig(**cfg), weights["v_mean"].numpy(), weights["v_std"].numpy())
     load_weights(model, weights)

@@ -698,12 +698,17 @@ class Surrogate(nn.Module):
             hists.append(hist)
         return torch.stack(spikes, 1), torch.stack(logits, 1), torch.stack(hists, 1), hist, prev
 
-    def _spike_waveforms(self, spikes: Tensor, last: Tensor) -> Tuple[Tensor, Tensor]:
-        """spikes (B, T), last spikes before the window (B, K; lag 1 first) → voltage z (B, T, N), new last spikes."""
+    def spike_window(self, spikes: Tensor, last: Tensor) -> Tuple[Tensor, Tensor]:
+        """spikes (B, T), last spikes before the window (B, K; lag 1 first) → the last K spikes at every bin
+        (B, T, K), chronological: [..., i] is the spike at lag K − 1 − i; and the new last spikes."""
         K = self.kernel_len
         seq = torch.cat([last[:, : K - 1].flip(1), spikes], dim=1)  # chronological
-        win = seq.unfold(1, K, 1)  # (B, T, K): win[..., i] is the spike at lag K − 1 − i
-        return win @ self.spike_kernel.flip(1).t(), seq[:, -K:].flip(1)
+        return seq.unfold(1, K, 1), seq[:, -K:].flip(1)
+
+    def _spike_waveforms(self, spikes: Tensor, last: Tensor) -> Tuple[Tensor, Tensor]:
+        """spikes (B, T), last spikes before the window (B, K; lag 1 first) → voltage z (B, T, N), new last spikes."""
+        win, last = self.spike_window(spikes, last)
+        return win @ self.spike_kernel.flip(1).t(), last
 
     def drive(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """The input-driven part of a window: voltage z without spikes (B, T, N), spike drive (B, T),

@@ -50,13 +50,12 @@ def design(model, x: torch.Tensor) -> tuple:
     B, T = x.shape[0], x.shape[1]
     state = model.init_state(B)
     v, drive, e, core, fit_core, fit_local = model.drive_parts(x, state)
-    out, _, _, _ = model.finish(v, drive, e, core, state)
-    soma_mV = model.to_mV(out)[..., model.soma_index]
     _, _, hist0, last0, prev0 = model._split(state)
     spikes, _, hist, _, _ = model.spike_loop(drive, hist0, prev0)
-    K = model.kernel_len
-    # lags[b, t, k]: own spike at bin t − k
-    lags = torch.cat([last0[:, : K - 1].flip(1), spikes], dim=1).unfold(1, K, 1).flip(-1)
+    # the model's own spikes fed back as given: the same as its free run, without a second spike loop
+    out, _, _, _ = model.finish(v, drive, e, core, state, spikes)
+    soma_mV = model.to_mV(out)[..., model.soma_index]
+    lags = model.spike_window(spikes, last0)[0].flip(-1)  # lags[b, t, k]: own spike at bin t − k
     parts = [fit_core]
     if model.local_path:
         parts.append(model.local.slot_sums(fit_local))

@@ -62,10 +62,7 @@ def run(args) -> int:
     if "train_sims" not in meta or "val_sims" not in meta:
         raise SurrogateCellError(f"{args.model} does not record its training and validation simulations; "
                                  "export it with `surrogate-cell train`")
-    if meta["config"]["model"].get("soma_fit"):
-        raise SurrogateCellError(f"{args.model} already has a fitted soma read-out; fit the model it was made from")
-    model = training_model(exported, dataset, soma_fit=True)
-    model.soma_fit = False  # switched on by the fit, after the free runs without it
+    model = training_model(exported, dataset)  # fit_soma refuses one fitted already, and switches the read-out on
     val_sims = list(meta["val_sims"])
     report = fit_soma(model, dataset, list(meta["train_sims"]), val_sims, progress=not args.no_progress)
     config = json.loads(json.dumps(meta["config"]))
