@@ -6,7 +6,8 @@
 >>> connect(h.NetStim(), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=1.0)
 
 See ``docs/neuron.md`` for the design: 1 ms binning, spike latency and
-delay compensation, MPI, GPU; ``get_runner().record_lfp`` /
+delay compensation, MPI, GPU; ``play_spikes`` plays known input trains
+without NEURON events; ``get_runner().record_lfp`` /
 ``Population.record_lfp`` record the LFP (``docs/lfp.md``).
 """
 from .cell import RECEPTORS, Recording, SurrogateCell, SynapseTarget, check_morphology, receptor_kind
@@ -14,7 +15,9 @@ from .connect import connect, gid_connect
 from .lfp import LFPRecording
 from .population import Population
 from .runner import RunnerConfig, RunStats, SurrogateRunner, get_runner, reset_runner
+from .trains import PlayedTrain, play_spikes, poisson_times
 
 __all__ = ["SurrogateCell", "SynapseTarget", "Recording", "Population", "connect", "gid_connect",
            "RunnerConfig", "RunStats", "SurrogateRunner", "get_runner", "reset_runner",
-           "check_morphology", "receptor_kind", "RECEPTORS", "LFPRecording"]
+           "check_morphology", "receptor_kind", "RECEPTORS", "LFPRecording", "play_spikes", "poisson_times",
+           "PlayedTrain"]

@@ -106,6 +106,7 @@ class RunStats:
     events: int = 0
     spikes: int = 0
     late_events: int = 0
+    played_events: int = 0  # of events: played by the runner (play_spikes), not delivered by NEURON
     clamped_spikes: int = 0
     callback_s: float = 0.0  # everything the runner does per tick
     model_s: float = 0.0  # of which: the model calls (including device transfers)
@@ -330,6 +331,9 @@ class SurrogateRunner:
         self._run_version = -1  # version at the last finitialize
         self._k = 0
         self._pending = np.zeros((0, 4))
+        self._played: list = []  # PlayedTrain objects (trains.play_spikes)
+        self._played_events = np.zeros((0, 4))  # their (cell, code, w, t) records sorted by t, at finitialize
+        self._played_pos = 0
         self._closed = False
         self._drain_cell = h.sc_Surrogate()  # drain() is a method of any instance
         self._buffer = h.Vector(4096)
@@ -440,6 +444,24 @@ class SurrogateRunner:
         self._version += 1
         return recording
 
+    def add_played(self, train) -> None:
+        """Keep a :class:`~surrogate_cell.neuron.trains.PlayedTrain`; it plays from the next ``finitialize``."""
+        self._check_open()
+        if train.target.cell._runner is not self:
+            raise NetworkError(f"{train!r} targets a cell of another runner")
+        self._played.append(train)
+        self._version += 1
+
+    def _played_records(self, k0: int) -> None:
+        """Sort every played event into (cell, code, w, t) records; skip those before the run's start k0."""
+        parts = [np.column_stack([np.full(len(tr), float(tr.target.cell.source.cellid)),
+                                  np.full(len(tr), float(tr.target.code)), np.full(len(tr), tr.weight),
+                                  tr.delivery_ms]) for tr in self._played if len(tr)]
+        ev = np.concatenate(parts) if parts else np.zeros((0, 4))
+        ev = ev[np.argsort(ev[:, 3], kind="stable")]
+        self._played_events = ev
+        self._played_pos = int(np.searchsorted(ev[:, 3], k0 - self.config.bin_tolerance_ms, side="left"))
+
     @property
     def cells(self) -> list:
         """Every surrogate cell of this process, in cell-id order."""
@@ -456,6 +478,7 @@ class SurrogateRunner:
             cell.source.cellid = -1
         self._fih = None
         self._lfp = []
+        self._played, self._played_events = [], np.zeros((0, 4))
         self._batches, self._cells, self._models = [], [], {}
         self._surrogate_gids = set()
 
@@ -490,6 +513,7 @@ class SurrogateRunner:
             batch.start(k0)
         self._k = k0
         self._pending = np.zeros((0, 4))
+        self._played_records(k0)
         self._buffer.resize(max(int(self._buffer.size()), 4096))
         self._run_version = self._version
         self._cvode.event(k0 + 1.0, self._tick_cb)
@@ -504,7 +528,7 @@ class SurrogateRunner:
         k = self._k + 1  # this callback ends bin [k - 1, k)
         self._cvode.event(k + 1.0, self._tick_cb)
         if self._run_version != self._version:
-            raise RunnerStateError("surrogate cells or recordings were added after finitialize(); "
+            raise RunnerStateError("surrogate cells, recordings or played trains were added after finitialize(); "
                                    "initialise again (h.finitialize(), h.stdinit() or h.run())")
         n = int(self._drain_cell.drain(self._buffer))
         events = self._buffer.as_numpy()[: 4 * n].reshape(n, 4)
@@ -523,6 +547,12 @@ class SurrogateRunner:
                 self.stats.late_events += late
             self._pending = events[~now].copy()
             events = events[now]
+        if self._played_pos < self._played_events.shape[0]:  # played events of this bin: t < k - tolerance
+            end = int(np.searchsorted(self._played_events[:, 3], k - self.config.bin_tolerance_ms, side="left"))
+            if end > self._played_pos:
+                events = np.concatenate([events, self._played_events[self._played_pos:end]])
+                self.stats.played_events += end - self._played_pos
+                self._played_pos = end
         self.stats.events += events.shape[0]
         ids = events[:, 0].astype(np.int64)
         codes = events[:, 1].astype(np.int64)
