@@ -33,8 +33,8 @@ def test_example_without_a_model_says_so(tmp_path):
 
 
 def test_bench_network_json(probe_path):  # noqa: F811
-    proc = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "10", "--detailed-ms", "5",
-                   "--detailed-cells", "1", "--inputs", "5", "--recurrent", "1", "--threads", "1", "--json",
+    proc = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "60", "--detailed-ms", "5",
+                   "--detailed-cells", "1", "--inputs", "20", "--recurrent", "1", "--threads", "1", "--json",
                    timeout=300)
     assert proc.returncode == 0, proc.stderr
     fig = json.loads(proc.stdout)
@@ -42,9 +42,16 @@ def test_bench_network_json(probe_path):  # noqa: F811
     assert forms["surrogate_cpu"]["cells"] == 2 and forms["surrogate_cpu"]["torch_threads"] == 1
     assert "1 of 2 cells" in forms["detailed_dt0.025"]["shortened"]
     assert forms["detailed_dt0.1"]["dt_ms"] == 0.1
-    assert set(fig["results"][0]["speedup"]) == {"detailed_dt0.025/surrogate_cpu", "detailed_dt0.1/surrogate_cpu"}
+    assert set(fig["results"][0]["speedup"]) == {f"{d}/{s}" for d in ("detailed_dt0.025", "detailed_dt0.1")
+                                                 for s in ("surrogate_cpu", "surrogate_cpu_played")}
     for key in ("model_ms_per_sim_ms", "runner_ms_per_sim_ms", "neuron_ms_per_sim_ms"):
         assert forms["surrogate_cpu"][key] >= 0
+    # the same input spikes everywhere; the runner plays them in one form, NEURON delivers them in the others
+    delivered = forms["surrogate_cpu"]["input_events"]
+    assert delivered > 0 and forms["surrogate_cpu_played"]["input_events"] == delivered
+    assert forms["surrogate_cpu_played"]["played_events"] > 0 and forms["surrogate_cpu"]["played_events"] == 0
+    assert forms["surrogate_cpu"]["spikes"] > 0  # the probe model fires on every excitatory event
+    assert fig["results"][0]["surrogate_spikes_agree"] is True
 
 
 def test_bench_network_bad_input(probe_path, tmp_path, hay_segments):  # noqa: F811

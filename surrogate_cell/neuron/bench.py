@@ -2,13 +2,23 @@
 
 One recurrent network of L5PCs, drawn once from a seed (background Poisson
 inputs on the model's dendritic channels, recurrent excitatory connections
-between the cells), is timed in up to four forms, each in a fresh process,
+between the cells), is timed in up to five forms, each in a fresh process,
 one after another on this machine:
 
 1. detailed HayCells at fixed dt 0.025 ms;
 2. detailed HayCells at fixed dt 0.1 ms;
-3. surrogate cells, model on the CPU;
-4. surrogate cells, model on CUDA (only where torch sees a GPU).
+3. surrogate cells, model on the CPU, inputs delivered by NEURON;
+4. surrogate cells, model on the CPU, inputs played by the runner
+   (:func:`~surrogate_cell.neuron.play_spikes`);
+5. surrogate cells, model on CUDA, inputs played (only where torch sees a GPU).
+
+Every form gets the same input spikes: each background input is a Poisson
+train drawn in numpy from its own generator (seed, cell, input). NEURON
+delivers them (``NetCon.event`` at spike time + 1 ms, scheduled at
+``finitialize``) to the detailed synapses and in form 3; form 4 hands the
+same times to the runner, which bins them as it bins NEURON's events, so
+forms 3 and 4 must give the same spikes (``spikes_digest``; the output says
+whether they agree). Recurrent spikes always travel through NEURON.
 
 Detailed runs are expensive, so they are shortened: at most
 ``detailed_cells`` cells (the first ones of the network, with their
@@ -19,7 +29,7 @@ surrogate s per cell-s``. The output says which runs were shortened.
 
 Surrogate wall time is split into the model calls, the runner's own Python
 work (draining and binning events, spike emission, recording), and NEURON
-(event queue, NetStims, fixed steps), which is the rest.
+(event queue, input and recurrent events, fixed steps), which is the rest.
 """
 from __future__ import annotations
 
@@ -31,7 +41,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-FORMS = ("detailed_dt0.025", "detailed_dt0.1", "surrogate_cpu", "surrogate_cuda")
+INPUT_DELAY_MS = 1.0  # from each background input spike to its delivery
+FORMS = ("detailed_dt0.025", "detailed_dt0.1", "surrogate_cpu", "surrogate_cpu_played", "surrogate_cuda")
+PLAYED_FORMS = ("surrogate_cpu_played", "surrogate_cuda")
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ class NetworkSpec:
     """The benchmark network (rates in Hz, delays in ms, weights in units of the reference conductance)."""
 
     cells: int
-    inputs_per_cell: int = 100
+    inputs_per_cell: int = 1000
     inh_fraction: float = 0.2
     exc_rate_hz: float = 5.0
     inh_rate_hz: float = 10.0
@@ -81,15 +93,30 @@ def draw_network(spec: NetworkSpec, channel_kind: np.ndarray, n_cells: int | Non
     return {"inputs": inputs, "recurrent": recurrent}
 
 
-def _stims(h, spec, inputs):
-    stims = []
-    for j, (cell, _, is_inh) in enumerate(inputs):
-        ns = h.NetStim()
-        ns.start, ns.number, ns.noise = 0.0, 1e9, 1.0
-        ns.interval = 1000.0 / (spec.inh_rate_hz if is_inh else spec.exc_rate_hz)
-        ns.noiseFromRandom123(cell, j, spec.seed)
-        stims.append(ns)
-    return stims
+def input_times(spec: NetworkSpec, inputs, stop_ms: float) -> list:
+    """Spike times (ms) on [0, stop_ms) of each background input: a Poisson train from generator (seed, cell, j).
+
+    ``j`` is the input's index in ``inputs`` (cell-major, so a network's
+    first cells get the same trains at every size).
+    """
+    from .trains import poisson_times
+
+    return [poisson_times(spec.inh_rate_hz if is_inh else spec.exc_rate_hz, stop_ms,
+                          np.random.default_rng((spec.seed, cell, j)))
+            for j, (cell, _, is_inh) in enumerate(inputs)]
+
+
+def neuron_delivery(h, scheduled):
+    """Deliver through NEURON's event queue: ``NetCon.event(t)`` for each (NetCon, delivery times) at finitialize.
+
+    Returns the ``FInitializeHandler`` (keep a reference for the run).
+    """
+    def schedule():
+        for nc, times in scheduled:
+            for t in times.tolist():
+                nc.event(t)
+
+    return h.FInitializeHandler(schedule)
 
 
 def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float,
@@ -104,8 +131,9 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
     model = load(model_path)
     seg = model.segments
     net = draw_network(spec, model.channel_kind, n_cells)
+    times = input_times(spec, net["inputs"], sim_ms)
     keep = []
-    spikes = h.Vector()
+    spikes, ids = h.Vector(), h.Vector()
     if form.startswith("detailed"):
         from ..cells import HayCell
 
@@ -121,21 +149,22 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
                 syns[key] = mech(cells[cell].section(str(seg.section[row]))(float(seg.x[row])))
             return syns[key]
 
-        stims = _stims(h, spec, net["inputs"])
-        for ns, (cell, ch, is_inh) in zip(stims, net["inputs"]):
-            nc = h.NetCon(ns, synapse(cell, ch))
-            nc.weight[0], nc.delay = spec.inh_weight if is_inh else spec.exc_weight, 1.0
-            keep.append(nc)
+        scheduled = []
+        for (cell, ch, is_inh), t in zip(net["inputs"], times):
+            nc = h.NetCon(None, synapse(cell, ch))
+            nc.weight[0] = spec.inh_weight if is_inh else spec.exc_weight
+            scheduled.append((nc, t + INPUT_DELAY_MS))
+        stims = [neuron_delivery(h, scheduled), scheduled]
         for pre, post, ch, d in net["recurrent"]:
             soma = cells[pre].soma[0]
             nc = h.NetCon(soma(0.5)._ref_v, synapse(post, ch), sec=soma)
             nc.threshold, nc.weight[0], nc.delay = model.spike_threshold_mV, spec.recurrent_weight, d
             keep.append(nc)
-        for c in cells:
+        for i, c in enumerate(cells):
             soma = c.soma[0]
             nc = h.NetCon(soma(0.5)._ref_v, None, sec=soma)
             nc.threshold = model.spike_threshold_mV
-            nc.record(spikes)
+            nc.record(spikes, ids, i)
             keep.append(nc)
         h.dt = 0.025 if form == "detailed_dt0.025" else 0.1
         runner = None
@@ -144,11 +173,8 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
 
         device = "cuda" if form == "surrogate_cuda" else "cpu"
         runner = get_runner(RunnerConfig(device=device, torch_threads=threads))
-        cells, stims = build_surrogate_network(h, model, spec, net, n_cells)
-        pc = h.ParallelContext()
-        ids = h.Vector()
-        pc.spike_record(-1, spikes, ids)
-        keep.append(ids)
+        cells, stims = build_surrogate_network(h, model, spec, net, n_cells, times, played=form in PLAYED_FORMS)
+        h.ParallelContext().spike_record(-1, spikes, ids)
         h.dt = 0.025
     keep.append(stims)
     build_s = time.perf_counter() - t0
@@ -162,12 +188,14 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
     out = {"form": form, "cells": n_cells, "sim_ms": sim_ms, "dt_ms": h.dt, "build_s": build_s, "init_s": init_s,
            "run_s": run_s, "ms_per_sim_ms": 1000.0 * run_s / sim_ms, "s_per_cell_s": run_s / cell_seconds,
            "spikes": int(spikes.size()), "rate_hz": spikes.size() / cell_seconds,
-           "inputs": len(net["inputs"]), "recurrent": len(net["recurrent"])}
+           "spikes_digest": spikes_digest(ids.as_numpy(), spikes.as_numpy()),
+           "inputs": len(net["inputs"]), "input_events": int(sum(len(t) for t in times)),
+           "recurrent": len(net["recurrent"])}
     if runner is not None:
         import torch
 
         s = runner.stats
-        out.update({"device": runner.device, "torch_threads": torch.get_num_threads(), "events": s.events,
+        out.update({"device": runner.device, "torch_threads": torch.get_num_threads(), "events": s.events, "played_events": s.played_events,
                     "model_ms_per_sim_ms": 1000.0 * s.model_s / sim_ms,
                     "runner_ms_per_sim_ms": 1000.0 * (s.callback_s - s.model_s) / sim_ms,
                     "neuron_ms_per_sim_ms": 1000.0 * (run_s - s.callback_s) / sim_ms,
@@ -244,6 +272,10 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
                if f in row["forms"] and "s_per_cell_s" in row["forms"][f]}
         row["speedup"] = {f"{d}/{sgt}": ref[d] / ref[sgt] for d in ref if d.startswith("detailed")
                           for sgt in ref if sgt.startswith("surrogate")}
+        digests = {f: row["forms"][f]["spikes_digest"] for f in ("surrogate_cpu", "surrogate_cpu_played")
+                   if "spikes_digest" in row["forms"].get(f, {})}
+        if len(digests) == 2:  # the same inputs, delivered by NEURON or played: the same spikes
+            row["surrogate_spikes_agree"] = len(set(digests.values())) == 1
         results.append(row)
     return {"benchmark": "network", "model": str(model_path), "spec": asdict(spec), "sim_ms": sim_ms,
             "detailed_ms": detailed_ms, "detailed_cells": detailed_cells, "results": results,
@@ -252,10 +284,15 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
 
 
-def build_surrogate_network(h, model, spec, net, n_cells: int):
-    """Surrogate cells with the drawn background inputs and recurrent connections; returns (cells, stims)."""
+def build_surrogate_network(h, model, spec, net, n_cells: int, times, *, played: bool):
+    """Surrogate cells with the drawn inputs (spike ``times`` per input) and recurrent connections.
+
+    ``played``: inputs go to the runner (:func:`play_spikes`); else NEURON
+    delivers them. Returns (cells, what must stay referenced for the run).
+    """
     from .cell import SurrogateCell
     from .connect import connect
+    from .trains import play_spikes
 
     seg = model.segments
     cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
@@ -269,12 +306,26 @@ def build_surrogate_network(h, model, spec, net, n_cells: int):
                                                str(model.channel_kind[channel]))
         return targets[key]
 
-    stims = _stims(h, spec, net["inputs"])
-    for ns, (cell, ch, is_inh) in zip(stims, net["inputs"]):
-        connect(ns, target(cell, ch), weight=spec.inh_weight if is_inh else spec.exc_weight, delay=1.0)
+    scheduled = []
+    for (cell, ch, is_inh), t in zip(net["inputs"], times):
+        w = spec.inh_weight if is_inh else spec.exc_weight
+        if played:
+            play_spikes(target(cell, ch), t, weight=w, delay=INPUT_DELAY_MS)
+        else:
+            scheduled.append((connect(None, target(cell, ch), weight=w, delay=INPUT_DELAY_MS), t + INPUT_DELAY_MS))
     for pre, post, ch, d in net["recurrent"]:
         connect(cells[pre], target(post, ch), weight=spec.recurrent_weight, delay=d)
-    return cells, stims
+    return cells, [neuron_delivery(h, scheduled), scheduled] if scheduled else []
+
+
+def spikes_digest(ids, times_ms) -> str:
+    """A digest of the spikes (cell, time rounded to 1 µs), independent of their order."""
+    import hashlib
+
+    key = np.round(np.asarray(times_ms, dtype=np.float64), 3)
+    order = np.lexsort((key, np.asarray(ids)))
+    pairs = np.column_stack([np.asarray(ids, dtype=np.float64)[order], key[order]])
+    return hashlib.sha256(np.ascontiguousarray(pairs).tobytes()).hexdigest()[:16]
 
 
 def parse_cell_sizes(text: str) -> list:
@@ -299,7 +350,7 @@ def register_bench(sub, formatter) -> None:
     p.add_argument("--ms", type=float, default=200.0, help="simulated time of the surrogate runs (ms)")
     p.add_argument("--detailed-ms", type=float, default=100.0, help="simulated time of the detailed runs (ms)")
     p.add_argument("--detailed-cells", type=int, default=10, help="at most this many detailed cells per run")
-    p.add_argument("--inputs", type=int, default=100, help="background inputs per cell")
+    p.add_argument("--inputs", type=int, default=1000, help="background inputs per cell")
     p.add_argument("--recurrent", type=int, default=10, help="recurrent connections per cell")
     p.add_argument("--threads", type=int, help="torch threads of the surrogate runs; unset: the runner's choice")
     p.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of " + ", ".join(FORMS))
@@ -347,6 +398,9 @@ def _run(args) -> int:
                   f"{f['s_per_cell_s']:.4g} s per cell-s{extra}")
         for k, v in row["speedup"].items():
             print(f"  speed-up {k}: {v:.3g}x")
+        if "surrogate_spikes_agree" in row:
+            print(f"  surrogate spikes with NEURON-delivered and with played inputs: "
+                  f"{'identical' if row['surrogate_spikes_agree'] else 'DIFFERENT'}")
     return 0
 
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .bench import NetworkSpec, build_surrogate_network, draw_network
+from .bench import NetworkSpec, build_surrogate_network, draw_network, input_times
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,9 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
     model = load(model_path)
     net = draw_network(spec, model.channel_kind, n_cells)
     runner = get_runner(RunnerConfig(torch_threads=threads))
-    cells, stims = build_surrogate_network(h, model, spec, net, n_cells)
+    # inputs through NEURON's queue, as in a network built from NEURON spike sources
+    cells, stims = build_surrogate_network(h, model, spec, net, n_cells, input_times(spec, net["inputs"], sim_ms),
+                                           played=False)
     lfp_setup_s = 0.0
     rec = None
     if lfp:
@@ -123,7 +125,8 @@ def untrained_default_model(path) -> str:
 
 
 def bench_lfp(model_path: str, cells=(100, 1000), *, sim_ms: float = 100.0, repeats: int = 2,
-              spec: NetworkSpec = NetworkSpec(cells=1), probe: ProbeSpec = ProbeSpec(), threads: int | None = None,
+              spec: NetworkSpec = NetworkSpec(cells=1, inputs_per_cell=100), probe: ProbeSpec = ProbeSpec(),
+              threads: int | None = None,
               progress=None) -> dict:
     """Time the network with and without LFP recording (see the module docstring).
 

@@ -107,13 +107,26 @@ def play_spikes(target: SynapseTarget, times_ms, weight: float = 1.0, delay: flo
 def poisson_times(rate_hz: float, stop_ms: float, rng: np.random.Generator, start_ms: float = 0.0) -> np.ndarray:
     """Spike times (ms) of a Poisson process of ``rate_hz`` on [start_ms, stop_ms), sorted.
 
-    Draw each train from its own generator (e.g. ``np.random.default_rng((seed,
-    gid, input))``) so that it does not depend on the order of drawing, the
+    Intervals are drawn in fixed blocks, so a longer ``stop_ms`` extends the
+    same train (a 100 ms train is the prefix of a 1000 ms one). Draw each
+    train from its own generator (e.g. ``np.random.default_rng((seed, gid,
+    input))``) so that it does not depend on the order of drawing, the
     network's size or the number of MPI ranks.
     """
     if not (math.isfinite(rate_hz) and rate_hz >= 0):
         raise NetworkError(f"rate_hz must be finite and >= 0, got {rate_hz}")
     if not (math.isfinite(start_ms) and math.isfinite(stop_ms) and 0 <= start_ms <= stop_ms):
         raise NetworkError(f"need 0 <= start_ms <= stop_ms (finite), got {start_ms}, {stop_ms}")
-    n = rng.poisson(rate_hz * (stop_ms - start_ms) / 1000.0)
-    return np.sort(rng.uniform(start_ms, stop_ms, n))
+    if rate_hz == 0:
+        return np.empty(0)
+    mean_isi = 1000.0 / rate_hz
+    blocks, t = [], start_ms
+    while t < stop_ms:
+        block = t + np.cumsum(rng.exponential(mean_isi, _POISSON_BLOCK))
+        blocks.append(block)
+        t = block[-1]
+    times = np.concatenate(blocks)
+    return times[times < stop_ms]
+
+
+_POISSON_BLOCK = 64  # intervals drawn at a time (fixed: trains of different lengths share their prefix)
