@@ -1,6 +1,6 @@
 """The docs' Python examples run as written (each in a fresh interpreter).
 
-Covered here: docs/api.md, docs/neuron.md (first example), docs/lfp.md (quick
+Covered here: docs/api.md, docs/neuron.md (first example and play_spikes), docs/lfp.md (quick
 start). The examples in examples/ are run by test_neuron_example.py and
 test_netpyne_example.py; the CLI examples by the command tests.
 """
@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import ROOT
 
-CASES = [("api.md", 0), ("neuron.md", 0), ("lfp.md", 0)]
+CASES = [("api.md", 0), ("neuron.md", 0), ("neuron.md", 1), ("lfp.md", 0)]
 
 
 def _python_blocks(name):

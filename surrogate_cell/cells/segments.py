@@ -68,9 +68,20 @@ class SegmentTable:
     def __len__(self) -> int:
         return len(self.x)
 
+    def section_rows(self, section: str) -> np.ndarray:
+        """Rows of ``section``'s segments, in order (empty where there is no such section)."""
+        lookup = self.__dict__.get("_rows_by_section")
+        if lookup is None or lookup[0] is not self.section:  # built once per section array
+            names, inverse = np.unique(self.section, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.searchsorted(inverse[order], np.arange(len(names) + 1))
+            lookup = (self.section, {str(n): order[bounds[i]:bounds[i + 1]] for i, n in enumerate(names)})
+            self.__dict__["_rows_by_section"] = lookup
+        return lookup[1].get(section, np.empty(0, dtype=np.int64))
+
     def index(self, section: str, x: float) -> int:
         """Row of the segment of ``section`` that contains arc position ``x``."""
-        rows = np.flatnonzero(self.section == section)
+        rows = self.section_rows(section)
         if rows.size == 0:
             from ..errors import SurrogateCellError
 

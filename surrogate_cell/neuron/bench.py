@@ -13,7 +13,7 @@ one after another on this machine:
 5. surrogate cells, model on CUDA, inputs played (only where torch sees a GPU).
 
 Every form gets the same input spikes: each background input is a Poisson
-train drawn in numpy from its own generator (seed, cell, input). NEURON
+train drawn in numpy (one generator per cell, seeded with (seed, cell)). NEURON
 delivers them (``NetCon.event`` at spike time + 1 ms, scheduled at
 ``finitialize``) to the detailed synapses and in form 3; form 4 hands the
 same times to the runner, which bins them as it bins NEURON's events, so
@@ -94,16 +94,27 @@ def draw_network(spec: NetworkSpec, channel_kind: np.ndarray, n_cells: int | Non
 
 
 def input_times(spec: NetworkSpec, inputs, stop_ms: float) -> list:
-    """Spike times (ms) on [0, stop_ms) of each background input: a Poisson train from generator (seed, cell, j).
+    """Spike times (ms) on [0, stop_ms) of each background input: independent Poisson trains.
 
-    ``j`` is the input's index in ``inputs`` (cell-major, so a network's
-    first cells get the same trains at every size).
+    Each cell's trains come from its own generator (seed, cell): a Poisson
+    count per input, then uniform times. A cell's inputs are therefore the
+    same at every network size and rank count; runs of different lengths
+    share their inputs when drawn to the same ``stop_ms`` (the benchmark
+    draws every form to its longest run).
     """
-    from .trains import poisson_times
-
-    return [poisson_times(spec.inh_rate_hz if is_inh else spec.exc_rate_hz, stop_ms,
-                          np.random.default_rng((spec.seed, cell, j)))
-            for j, (cell, _, is_inh) in enumerate(inputs)]
+    inputs = list(inputs)
+    out: list = [None] * len(inputs)
+    by_cell: dict = {}
+    for j, (cell, _, _) in enumerate(inputs):
+        by_cell.setdefault(cell, []).append(j)
+    for cell, js in by_cell.items():
+        rng = np.random.default_rng((spec.seed, cell))
+        rates = np.array([spec.inh_rate_hz if inputs[j][2] else spec.exc_rate_hz for j in js])
+        counts = rng.poisson(rates * stop_ms / 1000.0)
+        times = rng.uniform(0.0, stop_ms, int(counts.sum()))
+        for j, train in zip(js, np.split(times, np.cumsum(counts)[:-1])):
+            out[j] = np.sort(train)
+    return out
 
 
 def neuron_delivery(h, scheduled):
@@ -120,8 +131,12 @@ def neuron_delivery(h, scheduled):
 
 
 def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float,
-             threads: int | None) -> dict:
-    """Worker: build one form of the network and run it; wall times in s."""
+             threads: int | None, inputs_ms: float | None = None) -> dict:
+    """Worker: build one form of the network and run it for ``sim_ms``; wall times in s.
+
+    ``inputs_ms``: the inputs are drawn on [0, inputs_ms) (default ``sim_ms``),
+    so that forms run for different times get the same input spikes.
+    """
     t0 = time.perf_counter()
     from .._native import import_neuron_quietly
     from ..model import load
@@ -131,7 +146,7 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
     model = load(model_path)
     seg = model.segments
     net = draw_network(spec, model.channel_kind, n_cells)
-    times = input_times(spec, net["inputs"], sim_ms)
+    times = input_times(spec, net["inputs"], max(sim_ms, inputs_ms or 0.0))
     keep = []
     spikes, ids = h.Vector(), h.Vector()
     if form.startswith("detailed"):
@@ -189,7 +204,8 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
            "run_s": run_s, "ms_per_sim_ms": 1000.0 * run_s / sim_ms, "s_per_cell_s": run_s / cell_seconds,
            "spikes": int(spikes.size()), "rate_hz": spikes.size() / cell_seconds,
            "spikes_digest": spikes_digest(ids.as_numpy(), spikes.as_numpy()),
-           "inputs": len(net["inputs"]), "input_events": int(sum(len(t) for t in times)),
+           "inputs": len(net["inputs"]),
+           "input_events": int(sum(np.count_nonzero(t + INPUT_DELAY_MS < sim_ms) for t in times)),  # in this run
            "recurrent": len(net["recurrent"])}
     if runner is not None:
         import torch
@@ -246,6 +262,7 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
     if unknown:
         raise NetworkError(f"unknown forms {sorted(unknown)}; choose from {FORMS}")
     has_cuda = torch.cuda.is_available()
+    inputs_ms = max(sim_ms, detailed_ms)  # every form gets the same input spikes
     load_before = os.getloadavg()
     results, detailed_cache = [], {}
     for n in cells:
@@ -259,12 +276,12 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
                 m = min(int(n), detailed_cells)
                 key = (form, m)
                 if key not in detailed_cache:
-                    detailed_cache[key] = _in_fresh_process(form, s, model_path, m, detailed_ms, threads)
+                    detailed_cache[key] = _in_fresh_process(form, s, model_path, m, detailed_ms, threads, inputs_ms)
                 fig = dict(detailed_cache[key])
                 fig["shortened"] = (f"{m} of {n} cells for {detailed_ms:g} ms, extrapolated per cell-second"
                                     if m < n or detailed_ms < sim_ms else "")
             else:
-                fig = _in_fresh_process(form, s, model_path, int(n), sim_ms, threads)
+                fig = _in_fresh_process(form, s, model_path, int(n), sim_ms, threads, inputs_ms)
             row["forms"][form] = fig
             if progress:
                 progress(f"{n:6d} cells  {form:18s} {fig['s_per_cell_s']:.4g} s per cell-s")

@@ -270,7 +270,7 @@ class SurrogateCell:
         if not (0.0 <= x <= 1.0):
             raise UnknownSectionError(f"location x must be in [0, 1], got {x} for {name}")
         table = self.model.segments
-        if not np.any(table.section == name):
+        if table.section_rows(name).size == 0:
             families = sorted({s.split("[")[0] for s in table.section})
             count = len(set(table.section))
             raise UnknownSectionError(
