@@ -144,43 +144,12 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
     model = load(model_path)
-    seg = model.segments
     net = draw_network(spec, model.channel_kind, n_cells)
     times = input_times(spec, net["inputs"], max(sim_ms, inputs_ms or 0.0))
-    keep = []
     spikes, ids = h.Vector(), h.Vector()
     if form.startswith("detailed"):
-        from ..cells import HayCell
-
         h.celsius = 34.0
-        cells = [HayCell() for _ in range(n_cells)]
-        syns = {}
-
-        def synapse(cell, channel):
-            key = (cell, channel)
-            if key not in syns:
-                row = model.channel_segment[channel]
-                mech = h.sc_AMPANMDA if model.channel_kind[channel] == "exc" else h.sc_GABAA
-                syns[key] = mech(cells[cell].section(str(seg.section[row]))(float(seg.x[row])))
-            return syns[key]
-
-        scheduled = []
-        for (cell, ch, is_inh), t in zip(net["inputs"], times):
-            nc = h.NetCon(None, synapse(cell, ch))
-            nc.weight[0] = spec.inh_weight if is_inh else spec.exc_weight
-            scheduled.append((nc, t + INPUT_DELAY_MS))
-        stims = [neuron_delivery(h, scheduled), scheduled]
-        for pre, post, ch, d in net["recurrent"]:
-            soma = cells[pre].soma[0]
-            nc = h.NetCon(soma(0.5)._ref_v, synapse(post, ch), sec=soma)
-            nc.threshold, nc.weight[0], nc.delay = model.spike_threshold_mV, spec.recurrent_weight, d
-            keep.append(nc)
-        for i, c in enumerate(cells):
-            soma = c.soma[0]
-            nc = h.NetCon(soma(0.5)._ref_v, None, sec=soma)
-            nc.threshold = model.spike_threshold_mV
-            nc.record(spikes, ids, i)
-            keep.append(nc)
+        cells, stims = build_detailed_network(h, model, spec, net, n_cells, times, spikes, ids)
         h.dt = 0.025 if form == "detailed_dt0.025" else 0.1
         runner = None
     else:
@@ -191,7 +160,6 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
         cells, stims = build_surrogate_network(h, model, spec, net, n_cells, times, played=form in PLAYED_FORMS)
         h.ParallelContext().spike_record(-1, spikes, ids)
         h.dt = 0.025
-    keep.append(stims)
     build_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     h.finitialize(-65.0)
@@ -299,6 +267,46 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
             "cuda": has_cuda, "cpu_count": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def build_detailed_network(h, model, spec, net, n_cells: int, times, spikes, ids):
+    """Detailed HayCells with the drawn inputs (NEURON-delivered) and recurrent connections.
+
+    Somatic spikes (threshold ``model.spike_threshold_mV``) are recorded into
+    the Vectors ``spikes`` (ms) and ``ids`` (cell index). Returns (cells, what
+    must stay referenced for the run).
+    """
+    from ..cells import HayCell
+
+    seg = model.segments
+    cells = [HayCell() for _ in range(n_cells)]
+    syns, keep = {}, []
+
+    def synapse(cell, channel):
+        key = (cell, channel)
+        if key not in syns:
+            row = model.channel_segment[channel]
+            mech = h.sc_AMPANMDA if model.channel_kind[channel] == "exc" else h.sc_GABAA
+            syns[key] = mech(cells[cell].section(str(seg.section[row]))(float(seg.x[row])))
+        return syns[key]
+
+    scheduled = []
+    for (cell, ch, is_inh), t in zip(net["inputs"], times):
+        nc = h.NetCon(None, synapse(cell, ch))
+        nc.weight[0] = spec.inh_weight if is_inh else spec.exc_weight
+        scheduled.append((nc, t + INPUT_DELAY_MS))
+    for pre, post, ch, d in net["recurrent"]:
+        soma = cells[pre].soma[0]
+        nc = h.NetCon(soma(0.5)._ref_v, synapse(post, ch), sec=soma)
+        nc.threshold, nc.weight[0], nc.delay = model.spike_threshold_mV, spec.recurrent_weight, d
+        keep.append(nc)
+    for i, c in enumerate(cells):
+        soma = c.soma[0]
+        nc = h.NetCon(soma(0.5)._ref_v, None, sec=soma)
+        nc.threshold = model.spike_threshold_mV
+        nc.record(spikes, ids, i)
+        keep.append(nc)
+    return cells, [neuron_delivery(h, scheduled), scheduled, syns, keep]
 
 
 def build_surrogate_network(h, model, spec, net, n_cells: int, times, *, played: bool):
