@@ -1,5 +1,9 @@
 """MPI: the same network of surrogates and IntFire1 cells gives identical spikes on 1 and 2 ranks.
 
+Background input reaches the surrogates both ways: NetStims through NEURON,
+and Poisson trains played by the runner (``play_spikes``), each drawn from
+its own generator (seed, gid, input) on the cell's rank.
+
 Run as a script (``python tests/test_neuron_mpi.py MODEL OUTDIR``, under
 ``mpiexec -n N`` or not) it builds the network and writes each rank's spikes.
 """
@@ -26,7 +30,7 @@ def build_and_run(model_path: str, out: str) -> None:
 
     load_mechanisms()  # compile (once, cached) before MPI starts
     h.nrnmpi_init()
-    from surrogate_cell.neuron import Population, connect, gid_connect, get_runner
+    from surrogate_cell.neuron import Population, connect, get_runner, gid_connect, play_spikes, poisson_times
 
     pc = h.ParallelContext()
     rank, nhost = int(pc.id()), int(pc.nhost())
@@ -49,6 +53,8 @@ def build_and_run(model_path: str, out: str) -> None:
             ns.noiseFromRandom123(gid, j, 7)
             keep.append(ns)
             connect(ns, cell.synapse(sec, 0.5, "exc"), weight=0.45, delay=1.0)
+            played = poisson_times(60.0, TSTOP, np.random.default_rng((7, gid, j)))
+            play_spikes(cell.synapse(sec, 0.9, "exc"), played, weight=0.2, delay=0.5)
         # recurrent excitation and inhibition, by gid
         gid_connect((gid + 1) % N_SUR, cell.synapse("apic[5]", 0.3, "AMPANMDA"), weight=0.5, delay=2.5)
         gid_connect(N_SUR + gid % N_INH, cell.synapse("dend[3]", 0.5, "GABAA"), weight=0.3, delay=1.2)
@@ -69,7 +75,8 @@ def build_and_run(model_path: str, out: str) -> None:
     with open(Path(out) / f"threads_{rank}.txt", "w") as f:
         import torch
 
-        f.write(f"{torch.get_num_threads()} {get_runner().stats.late_events}\n")
+        stats = get_runner().stats
+        f.write(f"{torch.get_num_threads()} {stats.late_events} {stats.played_events}\n")
     pc.barrier()
     pc.done()
     h.quit()  # finalizes MPI
@@ -105,9 +112,9 @@ def test_two_ranks_give_the_spikes_of_one(probe_path, tmp_path):  # noqa: F811
     np.testing.assert_array_equal(s1, s2)
     np.testing.assert_array_equal(_collect(one, "crossings"), _collect(two, "crossings"))
     for f in two.glob("threads_*.txt"):  # 2 ranks on this machine: no torch oversubscription
-        threads, late = map(int, f.read_text().split())
+        threads, late, played = map(int, f.read_text().split())
         assert threads <= max(1, (os.cpu_count() or 1) // 2)
-        assert late == 0
+        assert late == 0 and played > 0
 
 
 if __name__ == "__main__":
