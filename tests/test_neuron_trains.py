@@ -119,3 +119,95 @@ def test_play_spikes_bad_input(fresh_runner, probe_path):
     play_spikes(target, [5.0])  # added after finitialize: the run refuses to go on without a new one
     with pytest.raises(RuntimeError, match="played trains were added after finitialize"):  # NEURON wraps it
         h.continuerun(3)
+
+
+def _netstim_run(model_path, specs, played: bool, tstop: float = 300.0, runs: int = 1):
+    """Soma voltage and spike times of one cell driven by NetStims (connected, or played by the runner)."""
+    from surrogate_cell.neuron import SurrogateCell, connect, play_netstim, reset_runner
+
+    h = _h()
+    reset_runner()
+    h.ParallelContext().gid_clear()
+    cell = SurrogateCell(model_path, gid=0)
+    stims = []
+    for (section, x, kind, ids, interval, noise, start, w, d) in specs:
+        ns = h.NetStim()
+        ns.interval, ns.noise, ns.start, ns.number = interval, noise, start, 1e9
+        ns.noiseFromRandom123(*ids)
+        stims.append(ns)
+        (play_netstim if played else connect)(ns, cell.synapse(section, x, kind), weight=w, delay=d)
+    soma = cell.record("soma", 0.5)
+    out = []
+    for _ in range(runs):
+        h.tstop = tstop
+        h.run()
+        out.append((soma.v.copy(), cell.spike_times.copy()))
+    return out, stims
+
+
+def test_played_netstims_equal_neuron_netstims(fresh_runner):
+    """NetStims replayed by the runner (Random123 reproduced) give the spikes NEURON's NetStims give."""
+    from surrogate_cell.model import default_model_path, load
+    from surrogate_cell.neuron import get_runner
+
+    path = default_model_path()
+    model = load(path)
+    rng = np.random.default_rng(5)
+    specs = []
+    for j, ch in enumerate(rng.choice(model.n_channels, 160, replace=False)):
+        row = model.channel_segment[ch]
+        kind = str(model.channel_kind[ch])
+        specs.append((str(model.segments.section[row]), float(model.segments.x[row]), kind, (j, 17, 3),
+                      15.0 if kind == "exc" else 50.0, float(rng.choice([1.0, 0.6])), float(rng.uniform(0, 20)),
+                      1.5 if kind == "exc" else 1.0, float(rng.uniform(0.1, 2.0))))
+    (neuron_run,), neuron_stims = _netstim_run(path, specs, played=False)
+    for ns in neuron_stims:  # their NetCons outlive that runner's cells: keep them quiet
+        ns.number = 0
+    played_runs, stims = _netstim_run(path, specs, played=True, runs=2)
+    assert get_runner().stats.played_events > 500
+    assert all(ns.number == 0 for ns in stims)  # silenced while played
+    assert neuron_run[1].size >= 3
+    for v, spikes in played_runs:  # the second run redraws the same streams
+        np.testing.assert_array_equal(spikes, neuron_run[1])
+        np.testing.assert_allclose(v, neuron_run[0], atol=1e-4)
+    h = _h()
+    with pytest.raises(RuntimeError, match="drawn up to h.tstop = 300"):
+        h.continuerun(320)  # past the tstop the trains were drawn to
+    from surrogate_cell.neuron import reset_runner
+
+    reset_runner()
+    assert all(ns.number == 1e9 for ns in stims)  # a closed runner gives the NetStims back
+
+
+def test_netstim_replica_is_exact():
+    """netstim_spike_times equals NEURON's NetStim for several streams, noises, starts, numbers, global index."""
+    from surrogate_cell.neuron.netstim import netstim_spike_times
+
+    h = _h()
+    rng = np.random.default_rng(11)
+    cases, keep = [], []
+    h.Random().Random123_globalindex(3)
+    try:
+        for i in range(24):
+            case = (tuple(int(v) for v in rng.integers(0, 2 ** 31, 3)), float(rng.choice([1.0, 0.0, 0.4])),
+                    float(rng.choice([0.0, 7.3, -1.0])), float(rng.choice([1e9, 4, 2.5])), float(rng.uniform(1, 60)))
+            ns = h.NetStim()
+            ns.noiseFromRandom123(*case[0])
+            ns.noise, ns.start, ns.number, ns.interval = case[1:]
+            vec = h.Vector()
+            nc = h.NetCon(ns, None)
+            nc.record(vec)
+            cases.append(case)
+            keep.append((ns, nc, vec))
+        h.finitialize(-65)
+        h.continuerun(1000)
+        total = 0
+        for (ids, noise, start, number, interval), (_, _, vec) in zip(cases, keep):
+            neuron_times = np.asarray(vec)
+            neuron_times = neuron_times[neuron_times < 1000]
+            mine = netstim_spike_times(interval, start, noise, number, 1000.0, ids, global_index=3)
+            np.testing.assert_array_equal(mine, neuron_times)
+            total += mine.size
+        assert total > 200
+    finally:
+        h.Random().Random123_globalindex(0)

@@ -15,9 +15,9 @@ from .connect import connect, gid_connect
 from .lfp import LFPRecording
 from .population import Population
 from .runner import RunnerConfig, RunStats, SurrogateRunner, get_runner, reset_runner
-from .trains import PlayedTrain, play_spikes, poisson_times
+from .trains import PlayedNetStim, PlayedTrain, play_netstim, play_spikes, poisson_times
 
 __all__ = ["SurrogateCell", "SynapseTarget", "Recording", "Population", "connect", "gid_connect",
            "RunnerConfig", "RunStats", "SurrogateRunner", "get_runner", "reset_runner",
            "check_morphology", "receptor_kind", "RECEPTORS", "LFPRecording", "play_spikes", "poisson_times",
-           "PlayedTrain"]
+           "PlayedTrain", "play_netstim", "PlayedNetStim"]

@@ -334,6 +334,8 @@ class SurrogateRunner:
         self._played: list = []  # PlayedTrain objects (trains.play_spikes)
         self._played_events = np.zeros((0, 4))  # their (cell, code, w, t) records sorted by t, at finitialize
         self._played_pos = 0
+        self._played_horizon = math.inf  # played NetStims are drawn to h.tstop at finitialize
+        self._netstims: dict = {}  # hname -> (NetStim, its (interval, start, noise, number) before silencing)
         self._closed = False
         self._drain_cell = h.sc_Surrogate()  # drain() is a method of any instance
         self._buffer = h.Vector(4096)
@@ -452,8 +454,26 @@ class SurrogateRunner:
         self._played.append(train)
         self._version += 1
 
+    def netstim_params(self, netstim) -> tuple:
+        """(interval, start, noise, number) of a NetStim, read once; the NetStim is then silenced (number 0)."""
+        key = netstim.hname()
+        if key not in self._netstims:
+            self._netstims[key] = (netstim, (float(netstim.interval), float(netstim.start), float(netstim.noise),
+                                             float(netstim.number)))
+            netstim.number = 0  # NEURON sends nothing; the runner plays its spikes
+        return self._netstims[key][1]
+
     def _played_records(self, k0: int) -> None:
         """Sort every played event into (cell, code, w, t) records; skip those before the run's start k0."""
+        netstims = [tr for tr in self._played if hasattr(tr, "draw")]
+        self._played_horizon = math.inf
+        if netstims:
+            if k0 != 0:
+                raise RunnerStateError(f"played NetStims replay a run from t = 0; this one starts at t = {k0} ms")
+            self._played_horizon = float(self.h.tstop)
+            gix = int(self.h.Random().Random123_globalindex())
+            for tr in netstims:
+                tr.draw(self._played_horizon, gix)
         parts = [np.column_stack([np.full(len(tr), float(tr.target.cell.source.cellid)),
                                   np.full(len(tr), float(tr.target.code)), np.full(len(tr), tr.weight),
                                   tr.delivery_ms]) for tr in self._played if len(tr)]
@@ -479,6 +499,9 @@ class SurrogateRunner:
         self._fih = None
         self._lfp = []
         self._played, self._played_events = [], np.zeros((0, 4))
+        for netstim, params in self._netstims.values():
+            netstim.number = params[3]  # the NetStims send their own spikes again
+        self._netstims = {}
         self._batches, self._cells, self._models = [], [], {}
         self._surrogate_gids = set()
 
@@ -530,6 +553,10 @@ class SurrogateRunner:
         if self._run_version != self._version:
             raise RunnerStateError("surrogate cells, recordings or played trains were added after finitialize(); "
                                    "initialise again (h.finitialize(), h.stdinit() or h.run())")
+        if k > self._played_horizon + 1e-9:
+            raise RunnerStateError(f"played NetStims were drawn up to h.tstop = {self._played_horizon:g} ms at "
+                                   f"finitialize, and the run went on to {k} ms: set h.tstop to the run's end before "
+                                   "finitialize (NetPyNE sets it from cfg.duration)")
         n = int(self._drain_cell.drain(self._buffer))
         events = self._buffer.as_numpy()[: 4 * n].reshape(n, 4)
         if self._pending.shape[0]:

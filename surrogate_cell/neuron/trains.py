@@ -14,6 +14,11 @@ this), at the cost of a ``searchsorted`` per step.
 The trains are part of the network's structure: give them before
 ``finitialize``; the run plays the events delivered at or after its start
 (t0, a whole ms). Under MPI, play trains on the rank that holds the cell.
+
+:func:`play_netstim` does the same for an existing ``NetStim``: the runner
+replays, spike for spike, what the NetStim would have sent
+(:mod:`~surrogate_cell.neuron.netstim`), drawn at each ``finitialize`` up to
+``h.tstop``, and the NetStim itself is silenced.
 """
 from __future__ import annotations
 
@@ -101,6 +106,67 @@ def play_spikes(target: SynapseTarget, times_ms, weight: float = 1.0, delay: flo
         raise NetworkError("times_ms must be finite and >= 0 ms")
     train = PlayedTrain(target, np.sort(times) + d, w)
     target.cell._runner.add_played(train)
+    return train
+
+
+class PlayedNetStim(PlayedTrain):
+    """A NetStim's spike train played into a surrogate's synapse; redrawn at each ``finitialize``.
+
+    Attributes
+    ----------
+    netstim : hoc NetStim
+        Silenced (``number = 0``); its interval, start, noise and number as
+        they were when first played are in ``params``; its Random123 ids are
+        read at each ``finitialize``.
+    delay_ms : float
+    """
+
+    def __init__(self, target: SynapseTarget, netstim, params: tuple, weight: float, delay_ms: float):
+        super().__init__(target, np.empty(0), weight)
+        self.netstim = netstim
+        self.params = params
+        self.delay_ms = delay_ms
+
+    def draw(self, stop_ms: float, global_index: int) -> None:
+        """Deliveries of the spikes the NetStim would send before ``stop_ms`` (its stream as set now)."""
+        from .netstim import netstim_spike_times
+
+        ids = tuple(int(i) for i in self.netstim.ranvar.get_ids())
+        interval, start, noise, number = self.params
+        spikes = netstim_spike_times(interval, start, noise, number, stop_ms, ids, global_index)
+        self.delivery_ms = spikes + self.delay_ms
+
+
+def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: float = 1.0) -> PlayedNetStim:
+    """Play ``netstim``'s spikes into ``target`` with the runner, as ``connect(netstim, target, weight, delay)`` would.
+
+    The runner computes the NetStim's spike times itself at each
+    ``finitialize`` (NEURON's NetStim and Random123 reproduced bit for bit,
+    up to ``h.tstop``) and the NetStim is silenced (``number = 0``), so
+    NEURON makes no events for it. Its interval, start, noise and number
+    are read now (later changes are not seen); its ``noiseFromRandom123``
+    stream when each run starts. The same NetStim may be played into several
+    targets. A run past the ``h.tstop`` of its ``finitialize`` is an error.
+    A NetStim that is itself switched on or off by events cannot be played.
+
+    Raises
+    ------
+    NetworkError
+        ``netstim`` is no NetStim, or ``target`` no surrogate synapse.
+    InvalidWeightError, DelayTooShortError
+    """
+    if not isinstance(target, SynapseTarget):
+        raise NetworkError(f"play_netstim needs a surrogate's synapse, cell.synapse(section, x, kind), got "
+                           f"{type(target).__name__}")
+    hname = getattr(netstim, "hname", lambda: "")()
+    if hname.split("[")[0] != "NetStim":
+        raise NetworkError(f"play_netstim needs an h.NetStim, got {netstim!r}")
+    w = validate_weight(weight)
+    d = netcon_delay(delay, from_surrogate=False)
+    runner = target.cell._runner
+    params = runner.netstim_params(netstim)
+    train = PlayedNetStim(target, netstim, params, w, d)
+    runner.add_played(train)
     return train
 
 
