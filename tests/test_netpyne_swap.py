@@ -330,3 +330,27 @@ def test_mpi_two_ranks_equal_one(rule_json, probe_path):
     assert lfp1.shape == (160, 3)
     # float32 kernels summed per rank: equal to float32 precision of the largest value
     np.testing.assert_allclose(lfp2, lfp1, rtol=0, atol=1e-6 * np.abs(lfp1).max())
+
+
+def test_played_netstims_give_the_same_run(rule_json, probe_path):
+    """SwapConfig(play_netstims=True): the runner replays the background NetStims; spikes and traces are the same."""
+    script = S("""
+        from surrogate_cell.netpyne import SwapConfig
+        from surrogate_cell.neuron import get_runner
+        netParams, cfg = column(sys.argv[1], duration=80)
+        scn.swap(netParams, "L5PC", sys.argv[2], config=SwapConfig(play_netstims=sys.argv[3] == "played"))
+        cfg.recordTraces["V_apic"] = {"sec": "apic_10", "loc": 0.5, "var": "v", "conds": {"pop": "L5"}}
+        sim.createSimulateAnalyze(netParams, cfg)
+        d = sim.allSimData
+        stims = [s["hObj"].number for c in sim.net.cells[:3] for s in c.stims]
+        print("RESULT " + json.dumps({"spikes": [[float(t), int(i)] for t, i in zip(d["spkt"], d["spkid"])],
+                                      "V": {k: list(v) for k, v in d["V_apic"].items()},
+                                      "played": get_runner().stats.played_events, "stims": stims}))
+    """)
+    delivered = run_python(script, rule_json, probe_path, "neuron")
+    played = run_python(script, rule_json, probe_path, "played")
+    assert delivered["played"] == 0 and played["played"] > 50
+    assert played["stims"] and all(n == 0 for n in played["stims"])  # silenced while the runner plays them
+    assert delivered["spikes"] and played["spikes"] == delivered["spikes"]
+    for key, trace in delivered["V"].items():
+        np.testing.assert_allclose(played["V"][key], trace, atol=1e-6)

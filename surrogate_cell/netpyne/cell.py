@@ -170,6 +170,10 @@ class SurrogatePointCell(PointCell):
                 nc.weight[1] = target.code
                 nc.delay = delays[i]  # from a surrogate: shortened by the spike latency in hooks.finalize
                 self.conns[-1]["hObj"] = nc
+                if netstim is not None and info.config.play_netstims:  # the NetCon stays, silent: bookkeeping
+                    from ..neuron import play_netstim
+
+                    play_netstim(netstim, target, weight=weights[i], delay=delays[i])
             if sim.cfg.verbose:
                 print(f"  Created connection preGid={params['preGid']}, postGid={self.gid} (surrogate), "
                       f"sec={secs[i]}, loc={locs[i]:.4g} -> {target.section}, channel {target.channel} "

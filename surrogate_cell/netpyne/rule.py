@@ -59,6 +59,13 @@ class SwapConfig:
     runner : dict or None
         Fields of :class:`surrogate_cell.neuron.RunnerConfig` for the process's
         runner (None: its defaults).
+    play_netstims : bool
+        Replay the NetStim inputs of the swapped cells in the runner
+        (:func:`surrogate_cell.neuron.play_netstim`: the same spikes, drawn at
+        each ``finitialize`` up to ``cfg.duration``, without NEURON events)
+        instead of letting NEURON deliver them. The NetStims stay in
+        ``sim.net.cells[...].stims``, silenced (``number = 0``); runs past
+        ``cfg.duration`` are then an error.
     """
 
     spike_times: str = "crossing"
@@ -67,6 +74,7 @@ class SwapConfig:
     morphology: str | None = None
     length_tolerance_um: float = 0.01
     runner: dict | None = field(default=None)
+    play_netstims: bool = False
 
     def validate(self) -> None:
         if self.spike_times not in SPIKE_TIMES:
