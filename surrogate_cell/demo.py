@@ -27,7 +27,6 @@ class DemoConfig:
     detailed_ms: float = 100.0
     model: str | None = None  # None: the packaged default
     seed: int = 1
-    play_netstims: bool = True  # the runner replays the surrogates' background NetStims (same spikes, no events)
 
 
 def _simulate(net, cfg):
@@ -73,7 +72,7 @@ def run_demo(out_dir: str | Path, dc: DemoConfig = DemoConfig(), progress: bool 
     from .mechanisms import load_mechanisms
     from .model import load
     from .netpyne import column as col
-    from .netpyne import SwapConfig, swap
+    from .netpyne import swap
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +94,7 @@ def run_demo(out_dir: str | Path, dc: DemoConfig = DemoConfig(), progress: bool 
 
     bar.set_postfix_str(f"surrogate network: {dc.n_l5} L5PC + {dc.n_fs} FS, {dc.duration_ms:g} ms")
     net, cfg = col.column_spec(rule, cc)
-    swap(net, "L5PC", model, config=SwapConfig(play_netstims=dc.play_netstims))
+    swap(net, "L5PC", model)
     sur = _simulate(net, cfg)
     bar.update()
 
@@ -121,9 +120,7 @@ def run_demo(out_dir: str | Path, dc: DemoConfig = DemoConfig(), progress: bool 
         "speed_ratio": ratio,
         "speed_note": (f"detailed time measured on {dc.detailed_cells} L5PC for {dc.detailed_ms:g} ms at dt 0.025 ms "
                        f"and extrapolated per cell-second to {dc.n_l5} cells x {dc.duration_ms:g} ms; both runs "
-                       "exclude network construction"
-                       + ("; the surrogates' background NetStims replayed by the runner (the same spikes, no NEURON "
-                          "events)" if dc.play_netstims else "")),
+                       "exclude network construction"),
         "lfp_electrodes_um": [[150.0, y, 150.0] for y in cc.lfp_depths_um],
         "files": [str(p) for p in paths],
     }

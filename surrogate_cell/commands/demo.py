@@ -27,9 +27,6 @@ def register(sub, formatter):
     p.add_argument("--detailed-ms", type=float, default=100.0, help="length of the short detailed run")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--neuron-netstims", action="store_true",
-                   help="let NEURON deliver the surrogates' background NetStims (default: the runner replays them, "
-                        "the same spikes without NEURON events)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -42,8 +39,7 @@ def run(args) -> int:
         raise SurrogateCellError("--cells and --interneurons must be >= 1, --detailed-cells >= 1 and "
                                  "--duration-ms >= 10")
     dc = DemoConfig(n_l5=args.cells, n_fs=args.interneurons, duration_ms=args.duration_ms, model=args.model,
-                    detailed_cells=args.detailed_cells, detailed_ms=args.detailed_ms, seed=args.seed,
-                    play_netstims=not args.neuron_netstims)
+                    detailed_cells=args.detailed_cells, detailed_ms=args.detailed_ms, seed=args.seed)
     summary = run_demo(args.out, dc, progress=not args.no_progress)
     if args.json:
         print(json.dumps(summary))
