@@ -43,54 +43,67 @@ def philox4x32_10(counter: np.ndarray, key: np.ndarray) -> np.ndarray:
     return c
 
 
-def random123_negexp(ids, n: int, global_index: int = 0) -> np.ndarray:
-    """The first ``n`` draws of ``random_negexp`` (mean 1) from the stream ``ids`` = (id1, id2, id3) at sequence 0."""
-    id1, id2, id3 = (int(i) for i in ids)
-    blocks = max(1, -(-n // 4))
-    counter = np.zeros((blocks, 4), dtype=np.uint64)
-    counter[:, 0] = np.arange(blocks, dtype=np.uint64)
-    counter[:, 1], counter[:, 2], counter[:, 3] = id3, id1, id2
-    key = np.zeros((blocks, 2), dtype=np.uint64)
+def _negexp_draws(ids: np.ndarray, counts: np.ndarray, global_index: int) -> list:
+    """The first ``counts[i]`` ``random_negexp`` draws (mean 1) of stream ``ids[i]`` = (id1, id2, id3) at sequence 0."""
+    blocks = np.maximum(1, -(-counts // 4))
+    rows = np.repeat(np.arange(len(ids)), blocks)
+    counter = np.zeros((rows.size, 4), dtype=np.uint64)
+    counter[:, 0] = np.arange(rows.size) - np.repeat(np.cumsum(blocks) - blocks, blocks)  # sequence within a stream
+    counter[:, 1], counter[:, 2], counter[:, 3] = ids[rows, 2], ids[rows, 0], ids[rows, 1]
+    key = np.zeros((rows.size, 2), dtype=np.uint64)
     key[:, 0] = int(global_index)
-    words = philox4x32_10(counter, key).reshape(-1)[:n]
-    u = (words.astype(np.float64) + 1.0) * _SHIFT32
-    return -np.fromiter(map(math.log, u.tolist()), dtype=np.float64, count=n)  # the C library's log, as NEURON
+    u = (philox4x32_10(counter, key).reshape(-1).astype(np.float64) + 1.0) * _SHIFT32
+    e = -np.fromiter(map(math.log, u.tolist()), dtype=np.float64, count=u.size)  # the C library's log, as NEURON
+    offsets = np.concatenate([[0], np.cumsum(4 * blocks)])
+    return [e[offsets[i]:offsets[i] + counts[i]] for i in range(len(ids))]
+
+
+def netstim_trains(params, ids, stop_ms: float, global_index: int = 0) -> list:
+    """Spike times (ms) that NetStims emit before ``stop_ms`` in a run from t = 0, one array per NetStim.
+
+    Parameters
+    ----------
+    params : array_like (n, 4)
+        ``interval`` (ms), ``start`` (ms), ``noise`` (clipped to [0, 1] as
+        NetStim does) and ``number`` (at most this many spikes) of each NetStim.
+    ids : array_like (n, 3)
+        The streams of ``noiseFromRandom123(id1, id2, id3)``.
+    stop_ms : float
+        Times at or after this are not returned.
+    global_index : int
+        Random123's global index (``Random().Random123_globalindex()``).
+    """
+    params = np.asarray(params, dtype=np.float64).reshape(-1, 4)
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1, 3).astype(np.uint64)
+    interval, start, number = params[:, 0], params[:, 1], params[:, 3]
+    noise = np.clip(params[:, 2], 0.0, 1.0)
+    mean = np.where(interval > 0, interval, 0.01)  # NetStim's guard
+    cap = np.minimum(np.ceil(np.maximum(number, 0.0)), 1e12)  # spikes until ispike >= number
+    expected = np.maximum(0.0, stop_ms - start) / mean
+    counts = np.minimum(cap, expected + 6.0 * np.sqrt(expected + 1.0) + 16).astype(np.int64)
+    out: list = [np.empty(0)] * len(params)
+    todo = np.flatnonzero((start >= 0) & (number > 0))
+    while todo.size:
+        noisy = todo[noise[todo] > 0]
+        draws = dict(zip(noisy.tolist(), _negexp_draws(ids[noisy], counts[noisy], global_index)))
+        again = []
+        for i in todo.tolist():
+            if i in draws:
+                gaps = (1.0 - noise[i]) * mean[i] + noise[i] * mean[i] * draws[i]
+            else:
+                gaps = np.full(counts[i], mean[i])
+            first = max(start[i] + gaps[0] - interval[i] * (1.0 - noise[i]), 0.0)
+            times = np.cumsum(np.concatenate([[first], gaps[1:]]))  # t + interval, in order, as NEURON adds them
+            if times[-1] >= stop_ms or counts[i] >= cap[i]:
+                out[i] = times[times < stop_ms]
+            else:
+                counts[i] = min(cap[i], 2 * counts[i])
+                again.append(i)
+        todo = np.asarray(again, dtype=np.int64)
+    return out
 
 
 def netstim_spike_times(interval: float, start: float, noise: float, number: float, stop_ms: float,
                         ids=(0, 0, 0), global_index: int = 0) -> np.ndarray:
-    """Spike times (ms) a NetStim emits before ``stop_ms`` in a run from t = 0.
-
-    Parameters
-    ----------
-    interval, start : float
-        ``NetStim.interval`` and ``.start`` (ms).
-    noise : float
-        ``NetStim.noise``, clipped to [0, 1] as NetStim does.
-    number : float
-        ``NetStim.number``: at most this many spikes.
-    stop_ms : float
-        Times at or after this are not returned.
-    ids : (int, int, int)
-        The stream of ``noiseFromRandom123(id1, id2, id3)``.
-    global_index : int
-        Random123's global index (``Random().Random123_globalindex()``).
-    """
-    noise = min(max(float(noise), 0.0), 1.0)
-    interval = float(interval)
-    mean = interval if interval > 0 else 0.01  # NetStim's guard
-    if not (start >= 0 and number > 0):
-        return np.empty(0)
-    cap = int(min(math.ceil(number), 1e12))  # spikes until ispike >= number
-    expected = max(0.0, stop_ms - start) / mean
-    n = min(cap, int(expected + 6.0 * math.sqrt(expected + 1.0) + 16))
-    while True:
-        if noise == 0:
-            gaps = np.full(n, mean)
-        else:
-            gaps = (1.0 - noise) * mean + noise * mean * random123_negexp(ids, n, global_index)
-        first = max(float(start) + gaps[0] - interval * (1.0 - noise), 0.0)
-        times = np.cumsum(np.concatenate([[first], gaps[1:]]))  # t + interval, in order, as NEURON adds them
-        if times[-1] >= stop_ms or n >= cap:
-            return times[times < stop_ms]
-        n = min(cap, 2 * n)
+    """Spike times (ms) one NetStim emits before ``stop_ms`` in a run from t = 0 (see :func:`netstim_trains`)."""
+    return netstim_trains([[interval, start, noise, number]], [ids], stop_ms, global_index)[0]

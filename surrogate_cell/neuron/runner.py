@@ -465,15 +465,15 @@ class SurrogateRunner:
 
     def _played_records(self, k0: int) -> None:
         """Sort every played event into (cell, code, w, t) records; skip those before the run's start k0."""
-        netstims = [tr for tr in self._played if hasattr(tr, "draw")]
+        from .trains import PlayedNetStim, draw_netstim_trains
+
+        netstims = [tr for tr in self._played if isinstance(tr, PlayedNetStim)]
         self._played_horizon = math.inf
         if netstims:
             if k0 != 0:
                 raise RunnerStateError(f"played NetStims replay a run from t = 0; this one starts at t = {k0} ms")
             self._played_horizon = float(self.h.tstop)
-            gix = int(self.h.Random().Random123_globalindex())
-            for tr in netstims:
-                tr.draw(self._played_horizon, gix)
+            draw_netstim_trains(netstims, self._played_horizon, int(self.h.Random().Random123_globalindex()))
         parts = [np.column_stack([np.full(len(tr), float(tr.target.cell.source.cellid)),
                                   np.full(len(tr), float(tr.target.code)), np.full(len(tr), tr.weight),
                                   tr.delivery_ms]) for tr in self._played if len(tr)]

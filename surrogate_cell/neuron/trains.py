@@ -127,15 +127,6 @@ class PlayedNetStim(PlayedTrain):
         self.params = params
         self.delay_ms = delay_ms
 
-    def draw(self, stop_ms: float, global_index: int) -> None:
-        """Deliveries of the spikes the NetStim would send before ``stop_ms`` (its stream as set now)."""
-        from .netstim import netstim_spike_times
-
-        ids = tuple(int(i) for i in self.netstim.ranvar.get_ids())
-        interval, start, noise, number = self.params
-        spikes = netstim_spike_times(interval, start, noise, number, stop_ms, ids, global_index)
-        self.delivery_ms = spikes + self.delay_ms
-
 
 def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: float = 1.0) -> PlayedNetStim:
     """Play ``netstim``'s spikes into ``target`` with the runner, as ``connect(netstim, target, weight, delay)`` would.
@@ -168,6 +159,24 @@ def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: flo
     train = PlayedNetStim(target, netstim, params, w, d)
     runner.add_played(train)
     return train
+
+
+def draw_netstim_trains(trains, stop_ms: float, global_index: int) -> None:
+    """Set each :class:`PlayedNetStim`'s deliveries: its NetStim's spikes before ``stop_ms``, streams as set now.
+
+    Each NetStim is drawn once, however many targets it is played into, and
+    all in one vectorised pass (:func:`~.netstim.netstim_trains`).
+    """
+    from .netstim import netstim_trains
+
+    first = {}
+    for tr in trains:
+        first.setdefault(tr.netstim.hname(), tr)
+    params = [tr.params for tr in first.values()]
+    ids = [tuple(int(i) for i in tr.netstim.ranvar.get_ids()) for tr in first.values()]
+    spikes = dict(zip(first, netstim_trains(params, ids, stop_ms, global_index)))
+    for tr in trains:
+        tr.delivery_ms = spikes[tr.netstim.hname()] + tr.delay_ms
 
 
 def poisson_times(rate_hz: float, stop_ms: float, rng: np.random.Generator, start_ms: float = 0.0) -> np.ndarray:
