@@ -6,8 +6,8 @@
 >>> connect(h.NetStim(), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=1.0)
 
 See ``docs/neuron.md`` for the design: 1 ms binning, spike latency and
-delay compensation, MPI, GPU; ``play_spikes`` plays known input trains
-without NEURON events; ``get_runner().record_lfp`` /
+delay compensation, MPI, GPU; ``play_spikes`` / ``play_netstim`` play known
+input trains or existing NetStims without NEURON events; ``get_runner().record_lfp`` /
 ``Population.record_lfp`` record the LFP (``docs/lfp.md``).
 """
 from .cell import RECEPTORS, Recording, SurrogateCell, SynapseTarget, check_morphology, receptor_kind
