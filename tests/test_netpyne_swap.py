@@ -354,3 +354,24 @@ def test_played_netstims_give_the_same_run(rule_json, probe_path):
     assert delivered["spikes"] and played["spikes"] == delivered["spikes"]
     for key, trace in delivered["V"].items():
         np.testing.assert_allclose(played["V"][key], trace, atol=1e-6)
+
+
+def test_played_netstims_under_mpi(rule_json, probe_path):
+    """Played NetStims on 2 ranks give the spikes of NEURON-delivered NetStims on 1."""
+    code = MPI_PRELUDE + S("""
+        from surrogate_cell.netpyne import SwapConfig
+        netParams, cfg = column(sys.argv[1], n_pyr=4, n_int=3, duration=80)
+        scn.swap(netParams, "L5PC", sys.argv[2], config=SwapConfig(play_netstims=sys.argv[3] == "played"))
+        sim.createSimulateAnalyze(netParams, cfg)
+        if sim.rank == 0:
+            d = sim.allSimData
+            emit({"nhosts": sim.nhosts, "spikes": sorted([float(t), int(i)] for t, i in zip(d["spkt"], d["spkid"]))})
+        sim.pc.barrier()
+        sim.pc.done()
+        h.quit()   # finalizes MPI
+    """)
+    one = run_python(code, rule_json, probe_path, "neuron", timeout=150)
+    two = run_python(code, rule_json, probe_path, "played", ranks=2, timeout=150)
+    assert one["nhosts"] == 1 and two["nhosts"] == 2
+    assert len(one["spikes"]) > 5 and {int(i) for _, i in one["spikes"]} & {0, 1, 2, 3}
+    assert two["spikes"] == one["spikes"]
