@@ -375,3 +375,35 @@ def test_played_netstims_under_mpi(rule_json, probe_path):
     assert one["nhosts"] == 1 and two["nhosts"] == 2
     assert len(one["spikes"]) > 5 and {int(i) for _, i in one["spikes"]} & {0, 1, 2, 3}
     assert two["spikes"] == one["spikes"]
+
+
+def test_played_netstim_populations(probe_path, tmp_path):
+    """The column's background NetStim populations (connParams): played into the surrogates, the same spikes
+    as NEURON-delivered, on 1 and 2 ranks; the sources keep firing for the interneurons."""
+    code = MPI_PRELUDE + S("""
+        from surrogate_cell.netpyne import SwapConfig
+        from surrogate_cell.netpyne import column as col
+        from surrogate_cell.neuron import get_runner
+        rule = col.hay_rule(sys.argv[3])
+        netParams, cfg = col.column_spec(rule, col.ColumnConfig(n_l5=4, n_fs=2, duration_ms=120, seed=3,
+                                                                 record_step_ms=1.0, lfp_depths_um=()))
+        cfg.recordLFP = []
+        scn.swap(netParams, "L5PC", sys.argv[2], config=SwapConfig(play_netstims=sys.argv[4] == "played"))
+        sim.createSimulateAnalyze(netParams, cfg)
+        played = sim.pc.allreduce(float(get_runner().stats.played_events), 1)
+        if sim.rank == 0:
+            d = sim.allSimData
+            emit({"nhosts": sim.nhosts, "played": played,
+                  "spikes": sorted([float(t), int(i)] for t, i in zip(d["spkt"], d["spkid"]))})
+        sim.pc.barrier()
+        sim.pc.done()
+        h.quit()   # finalizes MPI
+    """)
+    rules = tmp_path / "rule"
+    delivered = run_python(code, probe_path, probe_path, rules, "neuron", timeout=200)
+    played = run_python(code, probe_path, probe_path, rules, "played", timeout=200)
+    played2 = run_python(code, probe_path, probe_path, rules, "played", ranks=2, timeout=200)
+    assert delivered["played"] == 0 and played["played"] > 100 and played2["played"] > 0
+    spikes = delivered["spikes"]
+    assert {int(i) for _, i in spikes} & {0, 1, 2, 3} and {int(i) for _, i in spikes} - {0, 1, 2, 3}
+    assert played["spikes"] == spikes and played2["spikes"] == spikes

@@ -161,7 +161,16 @@ class SurrogatePointCell(PointCell):
                 self.conns.append(Dict(conn))
             else:
                 self.conns.append(Dict())
-            if sim.cfg.createNEURONObj:
+            source = None if netstim is not None or not info.config.play_netstims else \
+                _local_netstim_source(sim, params["preGid"])
+            if sim.cfg.createNEURONObj and source is not None:
+                # a NetStim population cell of this rank: its spikes are played, it keeps firing for its other
+                # targets, and no NetCon carries them here
+                from ..neuron import play_netstim
+
+                play_netstim(source, target, weight=weights[i], delay=delays[i], silence=False)
+                self.conns[-1]["hObj"] = None
+            elif sim.cfg.createNEURONObj:
                 from neuron import h
 
                 nc = h.NetCon(netstim, self.hPointp) if netstim is not None else \
@@ -265,6 +274,23 @@ class SurrogatePointCell(PointCell):
         from . import hooks
 
         hooks.record_traces(self)
+
+
+def _local_netstim_source(sim, pre_gid):
+    """The hoc NetStim of a NetPyNE NetStim population cell ``pre_gid`` on this rank, or None.
+
+    None also for a time-varying rate (``rates``, played into the interval
+    by NetPyNE), which a replay from fixed parameters would miss.
+    """
+    if isinstance(pre_gid, str) or pre_gid is None:
+        return None
+    lid = sim.net.gid2lid.get(int(pre_gid))
+    if lid is None:
+        return None
+    cell = sim.net.cells[lid]
+    if cell.tags.get("cellModel") != "NetStim" or "rates" in getattr(cell, "params", {}):
+        return None
+    return getattr(cell, "hPointp", None)
 
 
 def _known(info) -> str:

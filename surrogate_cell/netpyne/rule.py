@@ -63,8 +63,10 @@ class SwapConfig:
         Replay the NetStim inputs of the swapped cells in the runner
         (:func:`surrogate_cell.neuron.play_netstim`: the same spikes, drawn at
         each ``finitialize`` up to ``cfg.duration``, without NEURON events)
-        instead of letting NEURON deliver them. The NetStims stay in
-        ``sim.net.cells[...].stims``, silenced (``number = 0``); runs past
+        instead of letting NEURON deliver them: ``stimTargetParams`` NetStims
+        (silenced, ``number = 0``, kept in ``cell.stims``) and NetStim
+        population cells of the same rank (they keep firing for their other
+        targets; the connection's ``hObj`` is None). Runs past
         ``cfg.duration`` are then an error.
     """
 

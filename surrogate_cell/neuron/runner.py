@@ -454,13 +454,18 @@ class SurrogateRunner:
         self._played.append(train)
         self._version += 1
 
-    def netstim_params(self, netstim) -> tuple:
-        """(interval, start, noise, number) of a NetStim, read once; the NetStim is then silenced (number 0)."""
+    def netstim_params(self, netstim, silence: bool = True) -> tuple:
+        """(interval, start, noise, number) of a NetStim, read once; with ``silence`` the NetStim is then
+        silenced (number 0) until the runner closes. A NetStim is either silenced or not, for all its targets."""
         key = netstim.hname()
         if key not in self._netstims:
             self._netstims[key] = (netstim, (float(netstim.interval), float(netstim.start), float(netstim.noise),
-                                             float(netstim.number)))
-            netstim.number = 0  # NEURON sends nothing; the runner plays its spikes
+                                             float(netstim.number)), bool(silence))
+            if silence:
+                netstim.number = 0  # NEURON sends nothing; the runner plays its spikes
+        elif self._netstims[key][2] != bool(silence):
+            raise NetworkError(f"{key} is played {'silenced' if self._netstims[key][2] else 'unsilenced'} already; "
+                               "play a NetStim the same way into all its targets")
         return self._netstims[key][1]
 
     def _played_records(self, k0: int) -> None:
@@ -474,10 +479,14 @@ class SurrogateRunner:
                 raise RunnerStateError(f"played NetStims replay a run from t = 0; this one starts at t = {k0} ms")
             self._played_horizon = float(self.h.tstop)
             draw_netstim_trains(netstims, self._played_horizon, int(self.h.Random().Random123_globalindex()))
-        parts = [np.column_stack([np.full(len(tr), float(tr.target.cell.source.cellid)),
-                                  np.full(len(tr), float(tr.target.code)), np.full(len(tr), tr.weight),
-                                  tr.delivery_ms]) for tr in self._played if len(tr)]
-        ev = np.concatenate(parts) if parts else np.zeros((0, 4))
+        trains = [tr for tr in self._played if len(tr)]
+        counts = np.array([len(tr) for tr in trains], dtype=np.int64)
+        ev = np.empty((int(counts.sum()), 4))
+        if trains:  # one pass per column, not per train (a network may play 10^5 trains)
+            ev[:, 0] = np.repeat([float(tr.target.cell.source.cellid) for tr in trains], counts)
+            ev[:, 1] = np.repeat([float(tr.target.code) for tr in trains], counts)
+            ev[:, 2] = np.repeat([tr.weight for tr in trains], counts)
+            ev[:, 3] = np.concatenate([tr.delivery_ms for tr in trains])
         ev = ev[np.argsort(ev[:, 3], kind="stable")]
         self._played_events = ev
         self._played_pos = int(np.searchsorted(ev[:, 3], k0 - self.config.bin_tolerance_ms, side="left"))
@@ -499,8 +508,9 @@ class SurrogateRunner:
         self._fih = None
         self._lfp = []
         self._played, self._played_events = [], np.zeros((0, 4))
-        for netstim, params in self._netstims.values():
-            netstim.number = params[3]  # the NetStims send their own spikes again
+        for netstim, params, silenced in self._netstims.values():
+            if silenced:
+                netstim.number = params[3]  # the NetStims send their own spikes again
         self._netstims = {}
         self._batches, self._cells, self._models = [], [], {}
         self._surrogate_gids = set()

@@ -124,17 +124,21 @@ class PlayedNetStim(PlayedTrain):
     def __init__(self, target: SynapseTarget, netstim, params: tuple, weight: float, delay_ms: float):
         super().__init__(target, np.empty(0), weight)
         self.netstim = netstim
+        self.key = netstim.hname()
         self.params = params
         self.delay_ms = delay_ms
 
 
-def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: float = 1.0) -> PlayedNetStim:
+def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: float = 1.0, *,
+                 silence: bool = True) -> PlayedNetStim:
     """Play ``netstim``'s spikes into ``target`` with the runner, as ``connect(netstim, target, weight, delay)`` would.
 
     The runner computes the NetStim's spike times itself at each
     ``finitialize`` (NEURON's NetStim and Random123 reproduced bit for bit,
     up to ``h.tstop``) and the NetStim is silenced (``number = 0``), so
-    NEURON makes no events for it. Its interval, start, noise and number
+    NEURON makes no events for it. With ``silence=False`` the NetStim keeps
+    firing in NEURON for its other targets (a shared source, e.g. a NetPyNE
+    NetStim population); only this target is played. Its interval, start, noise and number
     are read now (later changes are not seen); its ``noiseFromRandom123``
     stream when each run starts. The same NetStim may be played into several
     targets. A run past the ``h.tstop`` of its ``finitialize`` is an error.
@@ -155,7 +159,7 @@ def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: flo
     w = validate_weight(weight)
     d = netcon_delay(delay, from_surrogate=False)
     runner = target.cell._runner
-    params = runner.netstim_params(netstim)
+    params = runner.netstim_params(netstim, silence)
     train = PlayedNetStim(target, netstim, params, w, d)
     runner.add_played(train)
     return train
@@ -171,12 +175,12 @@ def draw_netstim_trains(trains, stop_ms: float, global_index: int) -> None:
 
     first = {}
     for tr in trains:
-        first.setdefault(tr.netstim.hname(), tr)
+        first.setdefault(tr.key, tr)
     params = [tr.params for tr in first.values()]
     ids = [tuple(int(i) for i in tr.netstim.ranvar.get_ids()) for tr in first.values()]
     spikes = dict(zip(first, netstim_trains(params, ids, stop_ms, global_index)))
     for tr in trains:
-        tr.delivery_ms = spikes[tr.netstim.hname()] + tr.delay_ms
+        tr.delivery_ms = spikes[tr.key] + tr.delay_ms
 
 
 def poisson_times(rate_hz: float, stop_ms: float, rng: np.random.Generator, start_ms: float = 0.0) -> np.ndarray:
