@@ -179,7 +179,8 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
         import torch
 
         s = runner.stats
-        out.update({"device": runner.device, "torch_threads": torch.get_num_threads(), "events": s.events, "played_events": s.played_events,
+        out.update({"device": runner.device, "torch_threads": torch.get_num_threads(), "events": s.events,
+                    "played_events": s.played_events,
                     "model_ms_per_sim_ms": 1000.0 * s.model_s / sim_ms,
                     "runner_ms_per_sim_ms": 1000.0 * (s.callback_s - s.model_s) / sim_ms,
                     "neuron_ms_per_sim_ms": 1000.0 * (run_s - s.callback_s) / sim_ms,

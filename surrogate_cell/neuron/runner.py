@@ -335,7 +335,7 @@ class SurrogateRunner:
         self._played_events = np.zeros((0, 4))  # their (cell, code, w, t) records sorted by t, at finitialize
         self._played_pos = 0
         self._played_horizon = math.inf  # played NetStims are drawn to h.tstop at finitialize
-        self._netstims: dict = {}  # hname -> (NetStim, its (interval, start, noise, number) before silencing)
+        self._netstims: dict = {}  # hname -> (NetStim, (interval, start, noise, number) as first read, silenced?)
         self._closed = False
         self._drain_cell = h.sc_Surrogate()  # drain() is a method of any instance
         self._buffer = h.Vector(4096)

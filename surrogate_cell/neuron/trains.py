@@ -56,6 +56,14 @@ class PlayedTrain:
                 f"{self.target.kind}, {len(self)} events, weight {self.weight:g})")
 
 
+def _checked(what: str, target, weight, delay) -> tuple:
+    """(weight, delay in ms) of an input played into ``target``, each checked as :func:`connect` checks it."""
+    if not isinstance(target, SynapseTarget):
+        raise NetworkError(f"{what} needs a surrogate's synapse, cell.synapse(section, x, kind), got "
+                           f"{type(target).__name__}; for a detailed cell's synapse use a NEURON spike source")
+    return validate_weight(weight), netcon_delay(delay, from_surrogate=False)
+
+
 def play_spikes(target: SynapseTarget, times_ms, weight: float = 1.0, delay: float = 1.0) -> PlayedTrain:
     """Deliver the spikes at ``times_ms`` to ``target`` after ``delay``, without NEURON events.
 
@@ -91,11 +99,7 @@ def play_spikes(target: SynapseTarget, times_ms, weight: float = 1.0, delay: flo
     >>> rng = np.random.default_rng(0)
     >>> play_spikes(cell.synapse("dend[3]", 0.5, "exc"), poisson_times(5.0, 1000.0, rng), weight=1.0)
     """
-    if not isinstance(target, SynapseTarget):
-        raise NetworkError(f"play_spikes needs a surrogate's synapse, cell.synapse(section, x, kind), got "
-                           f"{type(target).__name__}; for a detailed cell's synapse use a NEURON spike source")
-    w = validate_weight(weight)
-    d = netcon_delay(delay, from_surrogate=False)
+    w, d = _checked("play_spikes", target, weight, delay)
     try:
         times = np.array(times_ms, dtype=np.float64)
     except (TypeError, ValueError):
@@ -150,14 +154,10 @@ def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: flo
         ``netstim`` is no NetStim, or ``target`` no surrogate synapse.
     InvalidWeightError, DelayTooShortError
     """
-    if not isinstance(target, SynapseTarget):
-        raise NetworkError(f"play_netstim needs a surrogate's synapse, cell.synapse(section, x, kind), got "
-                           f"{type(target).__name__}")
+    w, d = _checked("play_netstim", target, weight, delay)
     hname = getattr(netstim, "hname", lambda: "")()
     if hname.split("[")[0] != "NetStim":
         raise NetworkError(f"play_netstim needs an h.NetStim, got {netstim!r}")
-    w = validate_weight(weight)
-    d = netcon_delay(delay, from_surrogate=False)
     runner = target.cell._runner
     params = runner.netstim_params(netstim, silence)
     train = PlayedNetStim(target, netstim, params, w, d)
