@@ -66,7 +66,42 @@ def test_events_are_sorted_inside_the_period_and_weights_lognormal():
     w = np.concatenate(weights).astype(np.float64)
     assert abs(w.mean() - 1.0) < 0.02
     assert abs(w.std() / w.mean() - cfg.weight_cv) < 0.03
-    assert regimes == set(REGIMES)
+    assert regimes == set(REGIMES) - {"network"}  # probability 0 by default
+
+
+def test_default_draws_did_not_change():
+    """The regimes' draws (and so every data set made with the default generator) are fixed: this digest
+    was taken before the ``network`` regime was added, and must not move."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for i in range(30):
+        ev = draw_inputs(GeneratorConfig(), layout(), 500, sim_seed(3, i))
+        for a in (ev.time_ms, ev.channel, ev.weight):
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update(ev.regime.encode())
+    assert h.hexdigest() == "b795d7bf884b21cb6b57e4ff2ec25a457f2161e3fdb76aceefd4f33fac0deec7"
+
+
+def test_network_regime_is_stationary_sources_on_few_channels():
+    lay = layout(400)
+    cfg = GeneratorConfig(regimes={"network": 1.0}, network_exc_sources=(100, 100), network_inh_sources=(20, 20),
+                          network_exc_rate_hz=(8.0, 8.0), network_inh_rate_hz=(10.0, 10.0))
+    ev = draw_inputs(cfg, lay, 4000, sim_seed(2, 0))
+    assert ev.regime == "network"
+    exc = ev.channel < 400
+    # 100 sources × 8 Hz × 4 s and 20 × 10 Hz × 4 s, Poisson
+    assert abs(exc.sum() - 3200) < 4 * np.sqrt(3200) and abs((~exc).sum() - 800) < 4 * np.sqrt(800)
+    # at most 100 of the 400 excitatory channels are used, each at a multiple of 8 Hz (one or more sources)
+    used = np.unique(ev.channel[exc])
+    assert 60 < used.size <= 100
+    # stationary: the first and second halves carry the same event count (within Poisson noise)
+    first = (ev.time_ms < 2000).sum()
+    assert abs(first - len(ev) / 2) < 4 * np.sqrt(len(ev) / 2)
+    same = draw_inputs(cfg, lay, 4000, sim_seed(2, 0))
+    np.testing.assert_array_equal(ev.time_ms, same.time_ms)
+    with pytest.raises(DataError, match="network_exc_sources"):
+        GeneratorConfig(network_exc_sources=(10, 5))
 
 
 def test_regimes_shape_the_rates():

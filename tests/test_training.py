@@ -149,3 +149,27 @@ def test_fit_soma_changes_the_soma_output_only(two_sets, tmp_path):
         proc = run_cli("fit-soma", "--model", args[0], "--data", *args[1], "--out", args[2], "--no-progress")
         assert_one_error_line(proc, phrase)
         assert not args[2].exists() or args[2] == out / "model.pt"
+
+
+def test_soma_subthreshold_loss_is_the_figure_it_targets(two_sets, tmp_path):
+    """The training term, in mV², is the square of ``soma_subthreshold_rmse_mv``; fine-tuning with it moves
+    the weights."""
+    from surrogate_cell.training.metrics import soma_subthreshold_rmse_mv
+    from surrogate_cell.training.train import soma_subthreshold_sq_err
+
+    data = DatasetUnion([Dataset(p) for p in two_sets])
+    model_cfg, cfg = _tiny_cfgs(steps=2)
+    base = train(data, tmp_path / "base", model_cfg, cfg, progress=False)
+    model = base["model"]
+    rng = np.random.default_rng(0)
+    true_mV = torch.from_numpy(rng.uniform(-80, 30, (2, 50, model.n_tasks)).astype(np.float32))
+    pred_mV = true_mV + torch.from_numpy(rng.normal(0, 4, true_mV.shape).astype(np.float32))
+    z = lambda mv: (mv - model.v_mean) / model.v_std  # noqa: E731
+    std = float(model.v_std[model.soma_index])
+    got = float(soma_subthreshold_sq_err(model, z(pred_mV), z(true_mV)).mean()) ** 0.5 * std
+    want = soma_subthreshold_rmse_mv(pred_mV[..., 0].numpy(), true_mV[..., 0].numpy())
+    assert want > 1.0 and abs(got - want) < 1e-3 * want
+    sub_cfg = TrainConfig(**{**cfg.to_dict(), "soma_subthreshold_loss_weight": 2.0,
+                             "init_from": str(tmp_path / "base" / "best.pt")})
+    tuned = train(data, tmp_path / "sub", model_cfg, sub_cfg, progress=False)
+    assert any(not torch.equal(v, tuned["model"].state_dict()[k]) for k, v in model.state_dict().items())

@@ -20,7 +20,7 @@ import torch
 from surrogate_cell.errors import SurrogateCellError
 
 from .diversity import diversity
-from .metrics import soma_subthreshold_rmse_mv
+from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv
 from .model import ModelConfig, Surrogate, count_parameters
 
 REGION_INDEX = {"soma": 0, "axon": 1, "basal": 2, "oblique": 3, "trunk": 4, "tuft": 5}
@@ -45,6 +45,9 @@ class TrainConfig:
     spike_pos_weight: float = 10.0
     near_spike_weight: float = 3.0  # voltage-loss weight within ±5 ms of a somatic spike
     soma_loss_weight: float = 0.0  # extra weight of the soma's voltage error (1: as much as all segments together)
+    # extra weight of the soma's sub-threshold error (both traces clipped at -55 mV, as soma_subthreshold_rmse_mv),
+    # not raised near spikes: the full soma error is dominated by spike waveforms
+    soma_subthreshold_loss_weight: float = 0.0
     spike_balance: float = 0.5  # share of windows chosen to contain a somatic spike
     lbtw_alpha: float | None = None  # loss-balanced task weighting exponent (None: off)
     lbtw_epoch_steps: int = 100  # L_t(0) is re-taken at the first batch of each such epoch
@@ -230,6 +233,9 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
             v_loss = task_loss.mean()
         if cfg.soma_loss_weight:
             v_loss = v_loss + cfg.soma_loss_weight * task_loss[model.soma_index]
+        if cfg.soma_subthreshold_loss_weight:
+            sub = soma_subthreshold_sq_err(model, pred_v, vz)
+            v_loss = v_loss + cfg.soma_subthreshold_loss_weight * (sub * counted).sum() / counted.sum()
         s_loss = (torch.nn.functional.binary_cross_entropy_with_logits(
             logit, y, pos_weight=torch.tensor(cfg.spike_pos_weight), reduction="none") * counted).sum() / counted.sum()
         loss = v_loss + cfg.spike_loss_weight * s_loss
@@ -304,6 +310,13 @@ def load_weights(model: Surrogate, path) -> None:
                                  f"({first}); give the same model options as that run") from None
 
 
+def soma_subthreshold_sq_err(model: Surrogate, pred_z: torch.Tensor, true_z: torch.Tensor) -> torch.Tensor:
+    """Squared soma error (z units², (B, T)) with both traces clipped at ``SUBTHRESHOLD_CLIP_MV`` from above."""
+    soma = model.soma_index
+    clip = (SUBTHRESHOLD_CLIP_MV - model.v_mean[soma]) / model.v_std[soma]
+    return (torch.clamp(pred_z[..., soma], max=clip) - torch.clamp(true_z[..., soma], max=clip)) ** 2
+
+
 @torch.no_grad()
 def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     """Free-running validation from rest with the spike threshold re-chosen on the batch.
@@ -319,12 +332,15 @@ def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     parts = model.drive(x, state)  # the GRU runs once for the threshold choice and the figures
     calib = choose_spike_threshold(model, x, spikes, drive=parts[1])
     pred_v, logit, experts, _ = model.finish(*parts, state)
-    sq_err = (pred_v - (v - model.v_mean) / model.v_std) ** 2
+    vz = (v - model.v_mean) / model.v_std
+    sq_err = (pred_v - vz) ** 2
     v_loss = float(sq_err.mean())
     soma_loss = float(sq_err[..., model.soma_index].mean())
+    sub_loss = float(soma_subthreshold_sq_err(model, pred_v, vz).mean())
     pred_mV = model.to_mV(pred_v)
     soma = model.soma_index
-    out = {"val_loss": v_loss + cfg.soma_loss_weight * soma_loss + (1.0 - calib["f1_5ms"]) + calib["rate_error"],
+    out = {"val_loss": v_loss + cfg.soma_loss_weight * soma_loss + cfg.soma_subthreshold_loss_weight * sub_loss
+           + (1.0 - calib["f1_5ms"]) + calib["rate_error"],
            "val_voltage_loss": v_loss,
            "val_soma_subthreshold_rmse_mv": soma_subthreshold_rmse_mv(pred_mV[..., soma].numpy(), v[..., soma].numpy()),
            "val_rmse_mv": float(((pred_mV - v) ** 2).mean().sqrt()),

@@ -47,6 +47,9 @@ def register(sub, formatter):
                    help="the soma voltage and spike drive also read every synapse's own traces (with the local path)")
     p.add_argument("--soma-loss-weight", type=float, default=0.0, metavar="W",
                    help="extra weight of the soma's voltage error (1: as much as all other segments together)")
+    p.add_argument("--soma-subthreshold-loss-weight", type=float, default=0.0, metavar="W",
+                   help="extra weight of the soma's sub-threshold error (both traces clipped at -55 mV, as the "
+                        "soma_subthreshold_rmse_mv figure; 1: as much as all segments together)")
     p.add_argument("--init-from", default=None, metavar="FILE.pt",
                    help="start from another run's weights (its best.pt or checkpoint.pt; same model options)")
     p.add_argument("--seed", type=int, default=0)
@@ -83,7 +86,8 @@ def run(args) -> int:
     cfg = TrainConfig(max_minutes=args.minutes, max_steps=args.steps, eval_every=args.eval_every,
                       batch_size=args.batch_size, window_ms=args.window_ms, lr=args.lr,
                       lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads,
-                      soma_loss_weight=args.soma_loss_weight, init_from=args.init_from)
+                      soma_loss_weight=args.soma_loss_weight,
+                      soma_subthreshold_loss_weight=args.soma_subthreshold_loss_weight, init_from=args.init_from)
     result = train(dataset, args.out, model_cfg, cfg, progress=not args.no_progress)
     out = Path(args.out)
     calib = calibrate_spike_probability(result["model"], dataset,

@@ -33,6 +33,17 @@ The recipe, per simulation (all rates are per synapse, in Hz):
 8. Every event's weight is log-normal with mean 1 and coefficient of variation
    ``weight_cv``, stored as float32 (the value NEURON receives).
 
+The ``network`` regime (probability 0 by default) replaces steps 2–7 with
+the background a cell gets in a network model: ``n_E`` excitatory and ``n_I``
+inhibitory sources (uniform integers in ``network_exc_sources`` and
+``network_inh_sources``), each a stationary Poisson train at one rate per
+simulation (log-uniform in ``network_exc_rate_hz`` and
+``network_inh_rate_hz``), each onto a channel of its kind drawn uniformly
+(several sources may share a channel; most channels get none). That is the
+input of ``surrogate-cell bench network``, and close to the NetPyNE column's
+background (``surrogate_cell.netpyne.column``, which puts each source at the
+middle of a random section): few channels, each busy, no slow rate profiles.
+
 Times are in ms from the start of the recorded period.
 """
 from __future__ import annotations
@@ -45,7 +56,7 @@ import numpy as np
 from ..errors import DataError
 
 #: Regimes, in the order their probabilities are listed.
-REGIMES = ("background", "oscillatory", "synchronous", "strong", "silence")
+REGIMES = ("background", "oscillatory", "synchronous", "strong", "silence", "network")
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,10 @@ class GeneratorConfig:
     volley_rate_hz: tuple = (1.0, 5.0)
     volley_fraction: tuple = (0.05, 0.25)
     volley_jitter_ms: float = 2.0
+    network_exc_sources: tuple = (200, 1000)
+    network_inh_sources: tuple = (50, 300)
+    network_exc_rate_hz: tuple = (2.0, 10.0)
+    network_inh_rate_hz: tuple = (5.0, 15.0)
 
     def __post_init__(self):
         self.validate()
@@ -83,12 +98,13 @@ class GeneratorConfig:
     def validate(self) -> None:
         """Raise :class:`~surrogate_cell.errors.DataError` for out-of-range values."""
         for name in ("exc_rate_hz", "ei_ratio", "piece_ms", "strong_factor", "silence_factor",
-                     "osc_freq_hz", "osc_depth", "volley_rate_hz", "volley_fraction"):
+                     "osc_freq_hz", "osc_depth", "volley_rate_hz", "volley_fraction", "network_exc_sources",
+                     "network_inh_sources", "network_exc_rate_hz", "network_inh_rate_hz"):
             lo_hi = getattr(self, name)
             if len(lo_hi) != 2 or not (0 <= lo_hi[0] <= lo_hi[1]):
                 raise DataError(f"generator parameter {name} must be a range [low, high] with "
                                 f"0 <= low <= high, got {list(lo_hi)}")
-        for name in ("exc_rate_hz", "piece_ms", "osc_freq_hz"):
+        for name in ("exc_rate_hz", "piece_ms", "osc_freq_hz", "network_exc_rate_hz", "network_inh_rate_hz"):
             if getattr(self, name)[0] <= 0:
                 raise DataError(f"generator parameter {name} must be positive, got {list(getattr(self, name))}")
         if not 0 <= self.piece_spread <= 1:
@@ -225,8 +241,44 @@ def draw_inputs(config: GeneratorConfig, layout: ChannelLayout, sim_ms: int, see
     n_bins = int(sim_ms)
     names = list(REGIMES)
     probs = np.array([config.regimes.get(r, 0.0) for r in names])
+    # a regime of probability 0 listed last leaves the draw of the others unchanged (same data, same seed)
     regime = names[int(rng.choice(len(names), p=probs / probs.sum()))]
+    if regime == "network":
+        times, chans = _network_events(rng, config, layout, n_bins)
+        bins = np.floor(times).astype(np.int64)
+    else:
+        times, chans, bins = _profile_events(rng, config, layout, n_bins, regime)
+    # k + u with u < 1 can round up to k + 1: keep every event inside its own bin
+    upper = np.nextafter(bins + 1.0, -np.inf)
+    times = np.minimum(times, upper)
+    sigma2 = np.log1p(config.weight_cv ** 2)
+    weights = np.exp(rng.normal(-0.5 * sigma2, np.sqrt(sigma2), times.size)).astype(np.float32)
+    order = np.lexsort((chans, times))
+    return SimInputs(time_ms=times[order].astype(np.float64), channel=chans[order].astype(np.int32),
+                     weight=weights[order], regime=regime, seed=int(seed))
 
+
+def _network_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins: int) -> tuple:
+    """Event times (ms) and channels of the ``network`` regime: stationary sources on random channels."""
+    times, chans = [], []
+    for inhibitory, sources, rates in ((False, config.network_exc_sources, config.network_exc_rate_hz),
+                                       (True, config.network_inh_sources, config.network_inh_rate_hz)):
+        pool = np.flatnonzero(layout.inhibitory == inhibitory)
+        n = int(rng.integers(int(sources[0]), int(sources[1]) + 1))
+        rate = _loguniform(rng, *rates)
+        if pool.size == 0 or n == 0:
+            continue
+        per_channel = np.bincount(rng.choice(pool.size, n), minlength=pool.size)
+        counts = rng.poisson(per_channel * rate * n_bins / 1000.0)
+        chans.append(np.repeat(pool, counts))
+        times.append(rng.random(int(counts.sum())) * n_bins)
+    if not times:
+        return np.zeros(0), np.zeros(0, np.int64)
+    return np.concatenate(times), np.concatenate(chans)
+
+
+def _profile_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins: int, regime: str) -> tuple:
+    """Event times (ms), channels and 1 ms bins of the profile-based regimes (steps 2–7 of the recipe)."""
     rate_e = _loguniform(rng, *config.exc_rate_hz)
     rate_i = rate_e * rng.uniform(*config.ei_ratio)
     if regime == "strong":
@@ -280,15 +332,7 @@ def draw_inputs(config: GeneratorConfig, layout: ChannelLayout, sim_ms: int, see
             vc.append(members[keep])
         times, chans = np.concatenate(vt), np.concatenate(vc)
         bins = np.floor(times).astype(np.int64)
-
-    # k + u with u < 1 can round up to k + 1: keep every event inside its own bin
-    upper = np.nextafter(bins + 1.0, -np.inf)
-    times = np.minimum(times, upper)
-    sigma2 = np.log1p(config.weight_cv ** 2)
-    weights = np.exp(rng.normal(-0.5 * sigma2, np.sqrt(sigma2), times.size)).astype(np.float32)
-    order = np.lexsort((chans, times))
-    return SimInputs(time_ms=times[order].astype(np.float64), channel=chans[order].astype(np.int32),
-                     weight=weights[order], regime=regime, seed=int(seed))
+    return times, chans, bins
 
 
 def bin_events(time_ms: np.ndarray, channel: np.ndarray, weight: np.ndarray, sim_ms: int,
