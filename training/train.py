@@ -335,14 +335,15 @@ def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     vz = (v - model.v_mean) / model.v_std
     sq_err = (pred_v - vz) ** 2
     v_loss = float(sq_err.mean())
-    soma_loss = float(sq_err[..., model.soma_index].mean())
-    sub_loss = float(soma_subthreshold_sq_err(model, pred_v, vz).mean())
-    pred_mV = model.to_mV(pred_v)
     soma = model.soma_index
+    soma_loss = float(sq_err[..., soma].mean())
+    pred_mV = model.to_mV(pred_v)
+    sub_rmse_mv = soma_subthreshold_rmse_mv(pred_mV[..., soma].numpy(), v[..., soma].numpy())
+    sub_loss = (sub_rmse_mv / float(model.v_std[soma])) ** 2  # the training term's mean, in z units²
     out = {"val_loss": v_loss + cfg.soma_loss_weight * soma_loss + cfg.soma_subthreshold_loss_weight * sub_loss
            + (1.0 - calib["f1_5ms"]) + calib["rate_error"],
            "val_voltage_loss": v_loss,
-           "val_soma_subthreshold_rmse_mv": soma_subthreshold_rmse_mv(pred_mV[..., soma].numpy(), v[..., soma].numpy()),
+           "val_soma_subthreshold_rmse_mv": sub_rmse_mv,
            "val_rmse_mv": float(((pred_mV - v) ** 2).mean().sqrt()),
            "val_spike_f1_5ms": calib["f1_5ms"], "val_rate_error": calib["rate_error"],
            "val_spike_level": calib["level"]}
