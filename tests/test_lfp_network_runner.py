@@ -73,6 +73,16 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
                                                                    for row in rec64.lfp()]))
     with pytest.raises(NetworkError, match="recorded 0..10 ms"):
         rec64.lfp_at([12.0])
+    # steps are multiplied in blocks: a read in the middle of a run (a part block), then more steps, the same sums
+    h.finitialize(-65.0)
+    h.continuerun(5)
+    first = rec64.lfp()
+    h.continuerun(37)
+    V = np.stack([volts[g].v for g in pop.gids])
+    whole = rec64.lfp()
+    assert first.shape == (15, 6) and whole.shape == (15, 38)
+    np.testing.assert_array_equal(whole[:, :6], first)
+    np.testing.assert_allclose(whole, net.compute(V), rtol=0, atol=1e-12 * scale)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,15 @@ adds, for every model batch of this process, the kernels K_c = M_c T of its
 placed cells (:class:`~surrogate_cell.lfp.NetworkLFP`, one T per morphology)
 as one matrix (contacts × placed cells · segments) on the model's device.
 At every runner step, right after the model call, the batch's voltages at
-t = k go through one mat-vec into row k of a buffer on the device:
+t = k (less the rest voltage) are copied into a block of up to
+:data:`BLOCK_STEPS` steps; a full block, or any read of the results, goes
+through one matrix product into rows k of a buffer on the device:
 
     LFP(t = k) [mV] = Σ_c K_c V_c(k) = K_flat @ vec(V[placed rows]).
 
+Why blocks: the kernels are large (1000 cells × 16 contacts × 663 segments
+are 42 MB in float32) and a per-step mat-vec reads all of them every 1 ms;
+the block reads them once per :data:`BLOCK_STEPS` steps, for the same sums.
 That is the exact population LFP of the predicted voltages
 (``NetworkLFP.compute``), in the full-kernel form. Where a model's voltages
 are a linear readout of a few features, V = A z + b (the MH surrogate with
@@ -39,6 +44,10 @@ DTYPES = ("float32", "float64")
 #: Forms of the per-step product: 'full' kernels K_c (contacts × segments), or 'readout' kernels K_c A
 #: (contacts × r) on the features z of a model whose voltages are a linear readout V = A z + b.
 FORMS = ("auto", "full", "readout")
+#: Steps of voltages held per batch before the 'full' form's matrix product (fewer passes over the kernels).
+BLOCK_STEPS = 16
+#: ... but at most this many bytes of held voltages per batch (the block shrinks for very large batches).
+BLOCK_BYTES = 64 * 2**20
 
 
 class LinearReadout:
@@ -122,6 +131,11 @@ class _BatchLFP:
         self.K_rest = kernels.sum(axis=0)  # (contacts, segments), float64: the LFP of all placed cells at rest
         self.rows_t = torch.as_tensor(self.rows, dtype=torch.long, device=dev)
         self.full = False  # every batch row placed, in order: no row selection (set at each run's start)
+        # 'full' form: voltage deviations of the steps not yet multiplied (rows of _held), and their times k
+        row_bytes = segs * n * self.K.element_size()
+        self.block = 1 if readout is not None else max(1, min(BLOCK_STEPS, BLOCK_BYTES // max(row_bytes, 1)))
+        self._held = None
+        self._held_k: list[int] = []
 
     def start(self, v0: np.ndarray) -> None:
         """Set the rest voltage ``v0`` (segments,) and add the rest LFP (every placed cell at ``v0``) as sample 0.
@@ -136,6 +150,7 @@ class _BatchLFP:
         v0 = np.asarray(v0, dtype=np.float64)
         self.rest = torch.as_tensor(self.K_rest @ v0, dtype=torch.float64, device=self.K.device)
         self.v0 = torch.as_tensor(v0, dtype=self.K.dtype, device=self.K.device)
+        self._held_k = []  # steps of an earlier run that were never read belong to its discarded buffer
         self.recording._add(0, self.rest)
 
     def record(self, k: int, v, state=None) -> None:
@@ -148,15 +163,35 @@ class _BatchLFP:
         state : torch.Tensor
             The batch's model state after the step ('readout' form).
         """
+        import torch
+
         if self.readout is not None:
             z = self.readout.features(state)
             x = z if self.full else z.index_select(0, self.rows_t)
             value = (self.K @ x.reshape(-1).to(self.K.dtype)).double() + self.offset
-        else:
-            xT = v.t() if self.full else v.t().index_select(1, self.rows_t)  # (segments, placed cells)
-            dev = (xT.to(self.K.dtype) - self.v0[:, None]).reshape(-1)
-            value = (self.K @ dev).double() + self.rest
-        self.recording._add(k - self.recording.t0, value)
+            self.recording._add(k - self.recording.t0, value)
+            return
+        xT = v.t() if self.full else v.t().index_select(1, self.rows_t)  # (segments, placed cells)
+        if self._held is None or self._held.shape[1] != xT.numel():
+            self._held = torch.empty((self.block, xT.numel()), dtype=self.K.dtype, device=self.K.device)
+        j = len(self._held_k)
+        torch.sub(xT, self.v0[:, None], out=self._held[j].view(xT.shape))
+        self._held_k.append(int(k))
+        if j + 1 == self.block:
+            self.flush()
+
+    def flush(self) -> None:
+        """Multiply the held steps' voltages by the kernels and add their LFP into the buffer."""
+        import torch
+
+        if not self._held_k:
+            return
+        m = len(self._held_k)
+        values = torch.mm(self.K, self._held[:m].t()).t().double() + self.rest  # (m, contacts)
+        t0 = self.recording.t0
+        for i, k in enumerate(self._held_k):
+            self.recording._add(k - t0, values[i])
+        self._held_k = []
 
 
 class LFPRecording:
@@ -247,6 +282,20 @@ class LFPRecording:
         self._buf[j] += values
         self._n = max(self._n, j + 1)
 
+    def _flush(self) -> None:
+        """Bring the buffer up to date with every step run so far (the held blocks; timed as LFP cost)."""
+        import time
+
+        import torch
+
+        t0 = time.perf_counter()
+        with torch.inference_mode():  # as in the runner's step: the buffer may be an inference tensor
+            for part in self._parts:
+                part.flush()
+        stats = getattr(self.runner, "stats", None)
+        if stats is not None:
+            stats.lfp_s += time.perf_counter() - t0
+
     # -- results -------------------------------------------------------------------
     @property
     def n_cells(self) -> int:
@@ -261,6 +310,7 @@ class LFPRecording:
     @property
     def t(self) -> np.ndarray:
         """Sample times of this rank's recording (ms): t0, t0 + 1, ..."""
+        self._flush()
         return self.t0 + np.arange(self._n, dtype=np.float64)
 
     def lfp(self, *, reduce: bool = True) -> np.ndarray:
@@ -279,6 +329,7 @@ class LFPRecording:
         """
         from ..lfp import allreduce_sum
 
+        self._flush()
         local = (np.zeros((self.electrodes.n_contacts, 0)) if self._buf is None
                  else self._buf[: self._n].detach().cpu().numpy().astype(np.float64).T.copy())
         if not reduce:
@@ -310,6 +361,7 @@ class LFPRecording:
 
     def close(self) -> None:
         """Stop recording (the kernels are dropped; results of the last run stay readable)."""
+        self._flush()
         for part in self._parts:
             if part in part.batch.lfp_parts:
                 part.batch.lfp_parts.remove(part)

@@ -111,7 +111,7 @@ class RunStats:
     callback_s: float = 0.0  # everything the runner does per tick
     model_s: float = 0.0  # of which: the model calls (including device transfers)
     init_s: float = 0.0  # batch rebuilds, warm-up, initial state at finitialize
-    lfp_s: float = 0.0  # of callback_s: LFP mat-vecs (record_lfp), not part of model_s
+    lfp_s: float = 0.0  # of callback_s: LFP copies and products (record_lfp), not part of model_s
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -413,7 +413,7 @@ class SurrogateRunner:
             (:func:`surrogate_cell.lfp.vmem_to_imem_for`); None: the synthetic
             L5PC. A model of another morphology is an error.
         dtype : {'float32', 'float64'}
-            Precision of the kernels and of the per-step mat-vec.
+            Precision of the kernels and of their product with the voltages.
         method : {'neuron', 'lfpy'}
             Route to T; 'neuron' builds it without touching the simulation
             ('lfpy' calls ``h.finitialize``: only before a run is set up).
