@@ -17,7 +17,8 @@ def tiny_data(tmp_path_factory):
 
 
 def test_evaluate_default_model_json(tiny_data, tmp_path):
-    proc = run_cli("evaluate", "--model", _default(), "--data", tiny_data, "--json", "--plot", tmp_path / "figs")
+    proc = run_cli("evaluate", "--model", _default(), "--data", tiny_data, "--json", "--lfp", "--plot",
+                   tmp_path / "figs")
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout)
     for key in ("spike_precision", "spike_recall", "spike_f1", "spike_f1_5ms", "spike_auc", "soma_rmse_mv",
@@ -27,6 +28,27 @@ def test_evaluate_default_model_json(tiny_data, tmp_path):
     assert figures["nan_or_divergence"] is False
     assert 0.0 < figures["compartment_rmse_mv_median"] < 30.0
     assert (tmp_path / "figs" / "heatmap.png").is_file()
+    assert figures["lfp_contact_y_um"] == list(np.arange(-200.0, 1201.0, 200.0)) and figures["lfp_contact_x_um"] == 50.0
+    r, rms = np.array(figures["lfp_r_per_contact"]), np.array(figures["lfp_rms_ratio"])
+    assert r.shape == rms.shape == (8,) and np.all(np.abs(r) <= 1.0) and np.all(rms > 0)
+    assert figures["lfp_r_min"] == pytest.approx(r.min())
+
+
+def test_lfp_fidelity_of_the_truth_itself(tiny_data):
+    """The LFP of the true voltages against itself: r = 1; and a constant offset on every segment leaves the
+    LFP unchanged (membrane currents are axial differences: T has zero row sums)."""
+    from surrogate_cell.data import Dataset
+    from surrogate_cell.training.evaluate import lfp_fidelity
+
+    ds = Dataset(tiny_data)
+    true_v = [ds.window(s, 0, ds.sim_ms)[1] for s in range(ds.n_sims)]
+    same = lfp_fidelity({"_traces": {"true_v": true_v, "pred_v": [v + 7.5 for v in true_v]}}, ds.segments)
+    np.testing.assert_allclose(same["lfp_r_per_contact"], 1.0, atol=1e-9)
+    np.testing.assert_allclose(same["lfp_rms_ratio"], 1.0, atol=1e-6)
+    # a wrong dendritic voltage pattern does change it
+    noisy = [v + np.random.default_rng(0).normal(0, 5.0, v.shape).astype(np.float32) for v in true_v]
+    worse = lfp_fidelity({"_traces": {"true_v": true_v, "pred_v": noisy}}, ds.segments, x_um=100.0)
+    assert worse["lfp_r_min"] < 0.9 and worse["lfp_contact_x_um"] == 100.0
 
 
 def test_evaluate_refuses_another_cells_data(tiny_data, tmp_path):

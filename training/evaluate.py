@@ -74,6 +74,56 @@ def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = Non
     return out
 
 
+#: The single-cell LFP probe of :func:`lfp_fidelity`: contacts along the apical axis (y, µm from the soma).
+LFP_CONTACT_Y_UM = tuple(float(y) for y in np.arange(-200.0, 1201.0, 200.0))
+
+
+def lfp_fidelity(result: dict, segments, *, x_um: float = 50.0, y_um=LFP_CONTACT_Y_UM, morphology=None) -> dict:
+    """Single-cell LFP from the predicted voltages against the LFP from the true ones, same inputs.
+
+    The cell sits unrotated with its soma at the origin; a laminar line probe
+    runs parallel to its apical (y) axis at ``x_um``. Both LFPs are K @ V with
+    K = M T (``surrogate_cell.lfp``; σ = 0.3 S/m) on the 1 ms voltages of
+    :func:`evaluate`'s free runs, so the figure isolates the model's own
+    spatial and temporal errors from a network's (no recurrent divergence).
+
+    Parameters
+    ----------
+    result : dict
+        From :func:`evaluate` (its ``_traces``).
+    segments : SegmentTable
+        The model's cell.
+    x_um : float
+        Lateral distance of the probe from the soma's centre (µm).
+    y_um : sequence of float
+        Contact heights (µm).
+    morphology : str, Path or None
+        The morphology file the segments come from (None: the synthetic L5PC).
+
+    Returns
+    -------
+    dict
+        ``lfp_r_per_contact`` (Pearson r, pooled over the simulations),
+        ``lfp_r_min``, ``lfp_rms_ratio`` (predicted over true, per contact),
+        ``lfp_contact_y_um``, ``lfp_contact_x_um``.
+    """
+    from surrogate_cell.fidelity import lfp_agreement
+    from surrogate_cell.lfp import NetworkLFP, laminar_probe, vmem_to_imem_for
+
+    y = np.asarray(y_um, dtype=np.float64)
+    net = NetworkLFP(laminar_probe(x_um=float(x_um), z_um=0.0, y_um=y), segments,
+                     vmem_to_imem_for(segments, morphology))
+    net.add_cell((0.0, 0.0, 0.0))
+    traces = result["_traces"]
+
+    def lfp(voltages):  # (contacts, time) per simulation, concatenated in time
+        return np.concatenate([net.compute(np.asarray(v, dtype=np.float64)[None]) for v in voltages], axis=1)
+
+    agreement = lfp_agreement(lfp(traces["true_v"]).T, lfp(traces["pred_v"]).T)
+    return {"lfp_r_per_contact": agreement["per_electrode_r"], "lfp_r_min": agreement["min_r"],
+            "lfp_rms_ratio": agreement["rms_ratio"], "lfp_contact_y_um": y.tolist(), "lfp_contact_x_um": float(x_um)}
+
+
 DEFAULT_LEVELS = np.concatenate([[0.02, 0.03, 0.05, 0.07], np.round(np.arange(0.1, 0.96, 0.05), 2)])
 
 
