@@ -1,7 +1,7 @@
 """``surrogate-cell evaluate``: free-running figures of an exported surrogate on held-out data.
 
 The model runs from rest with its own state only; no true voltage is fed in.
-Figures (see docs/evaluation.md): spike precision/recall/F1 at ±2 ms (and
+Figures (see docs/models.md, "Evaluation"): spike precision/recall/F1 at ±2 ms (and
 ``_5ms``), spike AUC at 1 ms, soma and soma sub-threshold RMSE, per-segment RMSE
 (median, p95, per region), rate error, spike-count r over 100 ms bins, and
 whether the run produced NaN or left [−100, 60] mV. With ``--lfp``, also the
