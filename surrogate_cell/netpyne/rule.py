@@ -48,7 +48,7 @@ class SwapConfig:
     lfp_kind : {'line', 'point', 'soma_as_point'}
         Source model of ``cfg.recordLFP`` (NetPyNE's own is a line source).
     lfp_dtype : {'float32', 'float64'}
-        Precision of the surrogates' per-step LFP mat-vec.
+        Precision of the surrogates' LFP kernels and of their product with the voltages.
     morphology : str or None
         The morphology file the model was trained on, to build the membrane-
         current transform T for the LFP; None: the synthetic L5PC.
