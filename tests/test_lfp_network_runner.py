@@ -85,6 +85,38 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
     np.testing.assert_allclose(whole, net.compute(V), rtol=0, atol=1e-12 * scale)
 
 
+def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):  # noqa: F811
+    """A batch too large for BLOCK_BYTES multiplies every step (block of 1): the same LFP."""
+    from neuron import h
+
+    import surrogate_cell.neuron.lfp as runner_lfp
+    from surrogate_cell.neuron import Population
+
+    h.load_file("stdrun.hoc")
+    pop = Population(untrained_path, range(2))
+    keep = []
+    _network(h, pop, keep)
+    probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 200.0))
+    placements = {g: Placement((60.0 * g, 0.0, 20.0)) for g in pop.gids}
+    monkeypatch.setattr(runner_lfp, "BLOCK_BYTES", 1)
+    one = pop.record_lfp(probe, placements, dtype="float64")
+    monkeypatch.setattr(runner_lfp, "BLOCK_STEPS", 3)
+    monkeypatch.setattr(runner_lfp, "BLOCK_BYTES", 2**30)
+    three = pop.record_lfp(probe, placements, dtype="float64")
+    assert [p.block for p in one._parts] == [1] and [p.block for p in three._parts] == [3]
+    volts = {g: c.record_all() for g, c in pop.cells.items()}
+    h.dt = 0.025
+    h.tstop = 20
+    h.run()
+    net = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
+    for g in pop.gids:
+        net.add_placement(placements[g])
+    want = net.compute(np.stack([volts[g].v for g in pop.gids]))
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(one.lfp(), want, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(three.lfp(), want, rtol=0, atol=1e-12 * scale)
+
+
 @pytest.fixture(scope="module")
 def mh_linear_path(tmp_path_factory, hay_segments):  # noqa: F811
     """An untrained MH surrogate with linear towers: its voltages are a linear readout V = A z + b."""
