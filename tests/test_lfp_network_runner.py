@@ -29,6 +29,24 @@ def _network(h, pop, keep, seed=3):
             connect(ns, c.synapse(sec, 0.5, "exc" if j < 3 else "inh"), weight=1.5, delay=1.0)
 
 
+def _run_recorded(h, pop, tstop_ms):
+    """Run from finitialize to ``tstop_ms`` with every cell's voltages recorded; returns {gid: recording}."""
+    volts = {g: c.record_all() for g, c in pop.cells.items()}
+    h.dt = 0.025
+    h.tstop = tstop_ms
+    h.run()
+    return volts
+
+
+def _reference_lfp(probe, pop, placements, volts, gids=None):
+    """NetworkLFP.compute of the recorded voltages of ``gids`` (default: every cell), placed as given."""
+    gids = list(pop.gids) if gids is None else list(gids)
+    net = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
+    for g in gids:
+        net.add_placement(placements[g])
+    return net.compute(np.stack([volts[g].v for g in gids]))
+
+
 def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noqa: F811
     """float64: the recorded LFP is NetworkLFP.compute of the recorded voltages (t = 0, 1, ... ms)."""
     from neuron import h
@@ -44,15 +62,8 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
     rec64 = pop.record_lfp(probe, placements, dtype="float64")
     rec32 = pop.record_lfp(probe, placements)
     sub = get_runner().record_lfp(probe, {pop.cells[1]: placements[1], 3: placements[3]}, dtype="float64")
-    volts = {g: c.record_all() for g, c in pop.cells.items()}
-    h.dt = 0.025
-    h.tstop = 40
-    h.run()
-    net = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
-    for g in pop.gids:
-        net.add_placement(placements[g])
-    V = np.stack([volts[g].v for g in pop.gids])  # (cells, times, segments)
-    want = net.compute(V)
+    volts = _run_recorded(h, pop, 40)
+    want = _reference_lfp(probe, pop, placements, volts)
     got = rec64.lfp()
     assert got.shape == want.shape == (15, 41)
     np.testing.assert_array_equal(rec64.t, np.arange(41.0))
@@ -60,10 +71,8 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
     assert scale > 0 and np.abs(want[:, 1:] - want[:, :1]).max() > 1e-3 * scale  # inputs move the LFP
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(rec32.lfp(), want, rtol=0, atol=1e-5 * scale)
-    part = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
-    part.add_placement(placements[1])
-    part.add_placement(placements[3])
-    np.testing.assert_allclose(sub.lfp(), part.compute(V[[1, 3]]), rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(sub.lfp(), _reference_lfp(probe, pop, placements, volts, [1, 3]), rtol=0,
+                               atol=1e-12 * scale)
     assert get_runner().stats.lfp_s > 0
     # a second run starts a new recording
     h.tstop = 10
@@ -78,11 +87,10 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
     h.continuerun(5)
     first = rec64.lfp()
     h.continuerun(37)
-    V = np.stack([volts[g].v for g in pop.gids])
     whole = rec64.lfp()
     assert first.shape == (15, 6) and whole.shape == (15, 38)
     np.testing.assert_array_equal(whole[:, :6], first)
-    np.testing.assert_allclose(whole, net.compute(V), rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(whole, _reference_lfp(probe, pop, placements, volts), rtol=0, atol=1e-12 * scale)
 
 
 def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):  # noqa: F811
@@ -104,14 +112,7 @@ def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):  # n
     monkeypatch.setattr(runner_lfp, "BLOCK_BYTES", 2**30)
     three = pop.record_lfp(probe, placements, dtype="float64")
     assert [p.block for p in one._parts] == [1] and [p.block for p in three._parts] == [3]
-    volts = {g: c.record_all() for g, c in pop.cells.items()}
-    h.dt = 0.025
-    h.tstop = 20
-    h.run()
-    net = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
-    for g in pop.gids:
-        net.add_placement(placements[g])
-    want = net.compute(np.stack([volts[g].v for g in pop.gids]))
+    want = _reference_lfp(probe, pop, placements, _run_recorded(h, pop, 20))
     scale = np.abs(want).max()
     np.testing.assert_allclose(one.lfp(), want, rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(three.lfp(), want, rtol=0, atol=1e-12 * scale)
@@ -151,21 +152,14 @@ def test_readout_form_equals_full(fresh_runner, mh_linear_path, untrained_path):
     full = pop.record_lfp(probe, placements, form="full", dtype="float64")
     sub = get_runner().record_lfp(probe, {2: placements[2]}, form="readout", dtype="float64")
     assert (auto.forms, full.forms, sub.forms) == (["readout"], ["full"], ["readout"])
-    volts = {g: c.record_all() for g, c in pop.cells.items()}
-    h.dt = 0.025
-    h.tstop = 30
-    h.run()
-    net = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
-    for g in pop.gids:
-        net.add_placement(placements[g])
-    want = net.compute(np.stack([volts[g].v for g in pop.gids]))
+    volts = _run_recorded(h, pop, 30)
+    want = _reference_lfp(probe, pop, placements, volts)
     scale = np.abs(want).max()
     np.testing.assert_allclose(full.lfp(), want, rtol=0, atol=1e-12 * scale)
     # the readout form is exact in z; the model's float32 voltages differ from A z + b by float32 rounding
     np.testing.assert_allclose(auto.lfp(), want, rtol=0, atol=1e-5 * scale)
-    one = NetworkLFP(probe, pop.model.segments, vmem_to_imem_for(pop.model.segments))
-    one.add_placement(placements[2])
-    np.testing.assert_allclose(sub.lfp(), one.compute(volts[2].v[None]), rtol=0, atol=1e-5 * scale)
+    np.testing.assert_allclose(sub.lfp(), _reference_lfp(probe, pop, placements, volts, [2]), rtol=0,
+                               atol=1e-5 * scale)
     other = Population(untrained_path, [10])
     with pytest.raises(NetworkError, match="no linear voltage readout"):
         get_runner().record_lfp(probe, {other.cells[10]: (0.0, 0.0, 300.0)}, form="readout")

@@ -292,9 +292,7 @@ class LFPRecording:
         with torch.inference_mode():  # as in the runner's step: the buffer may be an inference tensor
             for part in self._parts:
                 part.flush()
-        stats = getattr(self.runner, "stats", None)
-        if stats is not None:
-            stats.lfp_s += time.perf_counter() - t0
+        self.runner.stats.lfp_s += time.perf_counter() - t0
 
     # -- results -------------------------------------------------------------------
     @property
