@@ -60,6 +60,34 @@ def test_interrupted_training_resumes_exactly(two_sets, tmp_path):
         np.testing.assert_array_equal(a[k].numpy(), b[k].numpy(), err_msg=k)
 
 
+def test_weight_average_resumes_exactly_and_is_what_is_kept(two_sets, tmp_path):
+    data = DatasetUnion([Dataset(p) for p in two_sets])
+    model_cfg, cfg = _tiny_cfgs(steps=4)
+    cfg = TrainConfig(**{**cfg.to_dict(), "ema_decay": 0.5, "patience": 100})
+    whole = train(data, tmp_path / "whole", model_cfg, cfg, progress=False)
+    train(data, tmp_path / "split", model_cfg, cfg, progress=False, stop_after_steps=2)
+    second = train(data, tmp_path / "split", model_cfg, cfg, progress=False)
+    for k, v in whole["model"].state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), second["model"].state_dict()[k].numpy(), err_msg=k)
+    # the kept weights are the average, which lags the live weights of the last checkpoint
+    saved = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)
+    live, shadow = saved["model"], saved["ema"]["shadow"]
+    best = torch.load(tmp_path / "whole" / "best.pt", weights_only=True)
+    moved = [k for k in shadow if not torch.equal(live[k], shadow[k])]
+    assert moved
+    if saved["state"]["bad_checks"] == 0:  # the last check was the best: best.pt is that average
+        for k in shadow:
+            assert torch.equal(best[k], shadow[k]), k
+    # without the average, the same seed trains other (live) weights
+    plain = train(data, tmp_path / "plain", model_cfg, TrainConfig(**{**cfg.to_dict(), "ema_decay": None}),
+                  progress=False)
+    assert any(not torch.equal(v, plain["model"].state_dict()[k]) for k, v in whole["model"].state_dict().items())
+    proc = run_cli("train", "--data", *two_sets, *TINY_MODEL, "--ema-decay", "1.5", "--window-ms", "200",
+                   "--out", tmp_path / "bad")
+    assert_one_error_line(proc, "decay must lie in (0, 1)", "--ema-decay")
+    assert not (tmp_path / "bad").exists()
+
+
 def test_learning_curve_cli(two_sets, tmp_path):
     out = tmp_path / "curve"
     proc = run_cli("learning-curve", "--data", two_sets[0], "--heldout", two_sets[1], "--seconds", "0.6",

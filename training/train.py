@@ -11,6 +11,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,6 +56,9 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0  # 0: leave torch's default
     init_from: str | None = None  # weights (best.pt or checkpoint.pt of a run of the same model) to start from
+    # exponential moving average of the weights (Polyak averaging; None: off). Validation, best.pt and the
+    # exported model then use the average, which smooths the noise of small batches
+    ema_decay: float | None = None
 
     def to_dict(self):
         return asdict(self)
@@ -166,6 +170,8 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         raise SurrogateCellError(f"training windows of {cfg.window_ms} ms with a {cfg.burn_in_ms} ms burn-in do not fit "
                                  f"simulations of {dataset.sim_ms} ms; choose burn-in < window <= {dataset.sim_ms} ms "
                                  "(--window-ms)")
+    if cfg.ema_decay is not None and not 0.0 < cfg.ema_decay < 1.0:
+        raise SurrogateCellError(f"the weight average's decay must lie in (0, 1), got {cfg.ema_decay} (--ema-decay)")
     out = Path(out_dir)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -187,6 +193,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
     if not spec_path.exists():
         out.mkdir(parents=True, exist_ok=True)
         spec_path.write_text(json.dumps(run_spec, indent=1))
+    ema = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay else None
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                            weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=cfg.lr_patience)
@@ -200,6 +207,8 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         rng.bit_generator.state = saved["rng"]
         torch.set_rng_state(saved["torch_rng"])
         state = saved["state"]
+        if ema is not None:
+            ema.load_state_dict(saved["ema"])
     log_path = out / "log.csv"
     _truncate_log(log_path, state["step"])
     sampler = WindowSampler(dataset, train_sims, cfg)
@@ -243,18 +252,22 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if ema is not None:
+            ema.update(model, state["step"])
         state["step"] += 1
         steps_this_call += 1
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.3f}")
         if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.max_steps:
-            val = validate(model, val_batch, cfg)
+            with (ema.applied(model) if ema is not None else _as_is()):
+                val = validate(model, val_batch, cfg)
+                improved = val["val_loss"] < state["best_val"]
+                if improved:
+                    _atomic_torch_save(model.state_dict(), out / "best.pt")
             state["elapsed_s"] = time.time() - started
             sched.step(val["val_loss"])
-            improved = val["val_loss"] < state["best_val"]
             if improved:
                 state["best_val"], state["bad_checks"] = val["val_loss"], 0
-                _atomic_torch_save(model.state_dict(), out / "best.pt")
             else:
                 state["bad_checks"] += 1
             row = {"step": state["step"], "elapsed_s": round(state["elapsed_s"], 2), "train_loss": loss.item(),
@@ -264,7 +277,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
             _atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                 "scheduler": sched.state_dict(),
                                 "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                                "state": state}, ckpt)
+                                "state": state, "ema": ema.state_dict() if ema is not None else None}, ckpt)
             if state["bad_checks"] >= cfg.patience:
                 stopped = "early_stopping"
                 break
@@ -279,6 +292,47 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         model.load_state_dict(torch.load(out / "best.pt", weights_only=True))
     return {"model": model, "best_val": state["best_val"], "steps": state["step"], "stopped": stopped,
             "parameters": count_parameters(model), "train_sims": train_sims, "val_sims": val_sims}
+
+
+class WeightAverage:
+    """Exponential moving average of a model's parameters.
+
+    ``decay`` is the weight of the old average per step; in the first steps it
+    is lowered to ``(1 + step) / (10 + step)`` so that the average follows the
+    model while it moves fast. Buffers are not averaged: the spike level that
+    validation chooses for the averaged weights stays in the model.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = {k: p.detach().clone() for k, p in model.named_parameters()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1.0 + step) / (10.0 + step))
+        for k, p in model.named_parameters():
+            self.shadow[k].mul_(d).add_(p.detach(), alpha=1.0 - d)
+
+    @contextmanager
+    def applied(self, model: torch.nn.Module):
+        """Within the block the model holds the averaged parameters; its own come back after."""
+        live = {k: p.detach().clone() for k, p in model.named_parameters()}
+        model.load_state_dict(self.shadow, strict=False)
+        try:
+            yield model
+        finally:
+            model.load_state_dict(live, strict=False)
+
+    def state_dict(self) -> dict:
+        return {"decay": self.decay, "shadow": self.shadow}
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.decay, self.shadow = saved["decay"], saved["shadow"]
+
+
+@contextmanager
+def _as_is():
+    yield
 
 
 def validation_batch(dataset, sims, cfg: TrainConfig):

@@ -15,6 +15,7 @@ examples:
   surrogate-cell train --data data.h5 --arch mh --lbtw 0.5 --minutes 10 --out runs/mh_lbtw
   surrogate-cell train --data a.h5 b.h5 --data-seconds 200 --arch mh --out runs/mh_200s
   surrogate-cell train --data a.h5 b.h5 --init-from runs/mh/best.pt --soma-loss-weight 1 --lr 1e-3 --out runs/mh_ft
+  surrogate-cell train --data a.h5 b.h5 --ema-decay 0.998 --out runs/mh_ema
 """
 
 
@@ -52,6 +53,9 @@ def register(sub, formatter):
                         "soma_subthreshold_rmse_mv figure; 1: as much as all segments together)")
     p.add_argument("--init-from", default=None, metavar="FILE.pt",
                    help="start from another run's weights (its best.pt or checkpoint.pt; same model options)")
+    p.add_argument("--ema-decay", type=float, default=None, metavar="D",
+                   help="validate, keep and export an exponential moving average of the weights (e.g. 0.998); "
+                        "it smooths the noise of small batches")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -87,7 +91,8 @@ def run(args) -> int:
                       batch_size=args.batch_size, window_ms=args.window_ms, lr=args.lr,
                       lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads,
                       soma_loss_weight=args.soma_loss_weight,
-                      soma_subthreshold_loss_weight=args.soma_subthreshold_loss_weight, init_from=args.init_from)
+                      soma_subthreshold_loss_weight=args.soma_subthreshold_loss_weight, init_from=args.init_from,
+                      ema_decay=args.ema_decay)
     result = train(dataset, args.out, model_cfg, cfg, progress=not args.no_progress)
     out = Path(args.out)
     calib = calibrate_spike_probability(result["model"], dataset,
