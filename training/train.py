@@ -253,7 +253,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if ema is not None:
-            ema.update(model, state["step"])
+            ema.update(model)
         state["step"] += 1
         steps_this_call += 1
         bar.update()
@@ -297,10 +297,11 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
 class WeightAverage:
     """Exponential moving average of a model's parameters.
 
-    ``decay`` is the weight of the old average per step; in the first steps it
-    is lowered to ``(1 + step) / (10 + step)`` so that the average follows the
-    model while it moves fast. Buffers are not averaged: the spike level that
-    validation chooses for the averaged weights stays in the model.
+    ``decay`` is the weight of the old average per step, so the average spans
+    about ``1 / (1 - decay)`` steps. It starts from the initial weights, which
+    is what a fine-tune wants (from scratch, they fade within a few such
+    spans). Buffers are not averaged: the spike level that validation chooses
+    for the averaged weights stays in the model.
     """
 
     def __init__(self, model: torch.nn.Module, decay: float):
@@ -308,10 +309,9 @@ class WeightAverage:
         self.shadow = {k: p.detach().clone() for k, p in model.named_parameters()}
 
     @torch.no_grad()
-    def update(self, model: torch.nn.Module, step: int) -> None:
-        d = min(self.decay, (1.0 + step) / (10.0 + step))
+    def update(self, model: torch.nn.Module) -> None:
         for k, p in model.named_parameters():
-            self.shadow[k].mul_(d).add_(p.detach(), alpha=1.0 - d)
+            self.shadow[k].mul_(self.decay).add_(p.detach(), alpha=1.0 - self.decay)
 
     @contextmanager
     def applied(self, model: torch.nn.Module):
