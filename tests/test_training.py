@@ -201,3 +201,29 @@ def test_soma_subthreshold_loss_is_the_figure_it_targets(two_sets, tmp_path):
                              "init_from": str(tmp_path / "base" / "best.pt")})
     tuned = train(data, tmp_path / "sub", model_cfg, sub_cfg, progress=False)
     assert any(not torch.equal(v, tuned["model"].state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_compare_trains_every_architecture_and_the_paper_reference(two_sets, tmp_path):
+    out = tmp_path / "cmp"
+    proc = run_cli("compare", "--data", two_sets[0], "--out", out, "--minutes", "0.02", "--steps", "2",
+                   "--groups", "4", "--hidden", "8", "--experts", "2", "--expert-dim", "4", "--window-ms", "200",
+                   "--threads", "1", "--json", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    names = [r["model"] for r in rows]
+    assert names == ["mh", "mh+lbtw", "mmoe", "mmoe+lbtw", "mmoeex", "mmoeex+lbtw", "paper (TCN, teacher-forced)"]
+    by = {r["model"]: r for r in rows}
+    for r in rows:
+        assert np.isfinite(r["val_loss"]) and r["val_loss"] > 0, r
+        assert np.isfinite(r["free_running_rmse_mv"]) and r["step_ms_batch1000"] > 0, r
+        assert r["teacher_forced"] == (r["model"].startswith("paper")), r
+    assert all(by[n]["steps"] == 2 for n in names[:-1])
+    # two 8-unit experts cost more parameters than one; the paper's towers (663 × 800 × 10) dwarf all
+    assert by["mmoe"]["parameters"] > by["mh"]["parameters"] == by["mh+lbtw"]["parameters"]
+    assert by["paper (TCN, teacher-forced)"]["parameters"] > 5_000_000
+    table = (out / "compare.md").read_text().splitlines()
+    assert table[0].startswith("| model | val loss")
+    assert len([ln for ln in table if ln.startswith(("| mh", "| mmoe"))]) == 6
+    assert len([ln for ln in table if ln.startswith("| paper")]) == 1
+    assert (out / "region_rmse.png").stat().st_size > 0
+    assert (out / "mmoe" / "diversity.png").is_file() or "diversity_determinant" in (out / "mmoe" / "log.csv").read_text()

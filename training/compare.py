@@ -81,23 +81,30 @@ def train_reference(dataset, out: Path, cfg: TrainConfig, minutes: float, window
 
 
 @torch.no_grad()
-def free_run_reference(ref: dict, dataset, sim: int, length_ms: int, window: int = 100):
-    """Autoregressive rollout: the window holds the model's own past predictions (from rest)."""
+def free_run_reference(ref: dict, dataset, sims, length_ms: int, window: int = 100):
+    """Autoregressive rollout of ``sims`` together: the window holds the model's own past predictions
+    (from the true voltage at t = 0, as at rest).
+
+    Returns lists (one entry per simulation) of true voltages (T, N), predicted voltages (T, N) mV and
+    true spike times (ms).
+    """
     model, mean, std = ref["model"], ref["mean"], ref["std"]
-    x, v_true, spikes = dataset.window(sim, 0, length_ms)
-    past = ((torch.from_numpy(np.repeat(v_true[:1], window, 0)).float() - mean) / std)[None]
-    xin = torch.cat([torch.zeros(window, x.shape[1]), torch.from_numpy(x).float()])
-    preds = []
+    windows = [dataset.window(int(s), 0, length_ms) for s in sims]
+    x = torch.from_numpy(np.stack([w[0] for w in windows])).float()  # (B, T, C)
+    v0 = torch.from_numpy(np.stack([w[1][0] for w in windows])).float()  # (B, N)
+    past = ((v0 - mean) / std)[:, None].repeat(1, window, 1)
+    xin = torch.cat([torch.zeros(len(sims), window, x.shape[2]), x], dim=1)
+    preds = torch.empty(len(sims), length_ms, v0.shape[1])
     for t in range(length_ms):
-        nxt = model(xin[None, t + 1: t + 1 + window], past)
-        preds.append(nxt[0])
+        nxt = model(xin[:, t + 1: t + 1 + window], past)
+        preds[:, t] = nxt
         past = torch.cat([past[:, 1:], nxt[:, None]], dim=1)
-    v_pred = (torch.stack(preds) * std + mean).numpy()
-    return v_true, v_pred, np.asarray(spikes)
+    v_pred = (preds * std + mean).numpy()
+    return [w[1] for w in windows], list(v_pred), [np.asarray(w[2]) for w in windows]
 
 
 def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000, lbtw_alpha: float = 0.5,
-            seed: int = 0, ref_rollout_ms: int = 300, progress: bool = True, base: ModelConfig | None = None,
+            seed: int = 0, ref_rollout_ms: int | None = None, progress: bool = True, base: ModelConfig | None = None,
             train_cfg: TrainConfig | None = None) -> dict:
     """Run the comparison; returns the rows and writes ``compare.md`` and ``compare.json``."""
     out = Path(out_dir)
@@ -129,10 +136,12 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
                          "step_ms_batch1000": step_cost_ms(streaming_step_fn(res["model"]), 1000),
                          "teacher_forced": False, "steps": res["steps"]})
     ref = train_reference(dataset, out / "paper", train_cfg, minutes_each, progress=progress)
-    sim = int(ref["val_sims"][0]) if len(ref["val_sims"]) else 0
-    v_true, v_pred, spikes = free_run_reference(ref, dataset, sim, min(ref_rollout_ms, dataset.sim_ms))
-    figs = evaluate_traces([v_true], [v_pred], [spikes], [upward_crossings(v_pred[:, 0], -10.0)],
-                           [np.zeros(len(v_true))], dataset.segments.region)
+    # the same validation simulations as the streaming rows, whole unless ref_rollout_ms cuts them
+    sims = ref["val_sims"] if len(ref["val_sims"]) else [0]
+    length = dataset.sim_ms if ref_rollout_ms is None else min(ref_rollout_ms, dataset.sim_ms)
+    v_true, v_pred, spikes = free_run_reference(ref, dataset, sims, length)
+    figs = evaluate_traces(v_true, v_pred, spikes, [upward_crossings(v[:, 0], -10.0) for v in v_pred],
+                           [np.zeros(len(v)) for v in v_true], dataset.segments.region)
     C, N = len(dataset.channel_segment), len(dataset.segments)
     ref_fn = lambda b: ref["model"](torch.zeros(b, 100, C), torch.zeros(b, 100, N))
     with torch.no_grad():
@@ -141,14 +150,15 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
                  "free_running_rmse_mv": figs["compartment_rmse_mv_median"], "spike_f1": figs["spike_f1"],
                  "spike_f1_5ms": figs["spike_f1_5ms"], "parameters": count_parameters(ref["model"]),
                  "step_ms_batch1000": ref_ms_10 * 100.0, "teacher_forced": True, "steps": ref["steps"],
-                 "note": f"step cost measured at batch 10 and scaled ×100; free-running on {len(v_true)} ms"})
+                 "note": f"its step cost measured at batch 10 and scaled ×100; free-running (its own predictions "
+                         f"fed back) on {len(sims)} validation simulations of {length} ms, as the other rows"})
     per_model["paper"] = figs["per_segment_rmse_mv"]
     plot_region_swarm(per_model, dataset.segments, out / "region_rmse.png")
     lines = ["| model | val loss | free-running RMSE (mV, median seg.) | spike F1 ±2 ms | F1 ±5 ms | parameters | "
-             "step at batch 1000 (ms) |", "|---|---|---|---|---|---|---|"]
+             "step at batch 1000 (ms) | training steps |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['val_loss']:.3f} | {r['free_running_rmse_mv']:.2f} | {r['spike_f1']:.2f} | "
-                     f"{r['spike_f1_5ms']:.2f} | {r['parameters']:,} | {r['step_ms_batch1000']:.1f} |")
+                     f"{r['spike_f1_5ms']:.2f} | {r['parameters']:,} | {r['step_ms_batch1000']:.1f} | {r['steps']} |")
     lines += ["", "Validation loss: z-scored MSE on validation windows; free-running from rest for the "
               "streaming models, teacher-forced one step ahead for the paper's configuration. "
               f"Budget per model: {minutes_each} min or {steps_each} steps on this machine. "
