@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .evaluate import evaluate, plot_region_swarm, public_figures
+from .evaluate import evaluate, plot_region_swarm, plot_training_log, public_figures
 from .export import export_model
 from .metrics import evaluate_traces, upward_crossings
 from .model import ModelConfig, count_parameters
@@ -124,6 +124,7 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
             path = export_model(res["model"], run_dir / "model.pt", segments=dataset.segments,
                                 channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
                                 arch=arch, data_digest=dataset.digest)
+            plot_training_log(run_dir / "log.csv", run_dir)
             figs = evaluate(load(path), dataset, sims=res["val_sims"])
             per_model[name] = figs["per_segment_rmse_mv"]
             pub = public_figures(figs)
