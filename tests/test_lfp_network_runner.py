@@ -29,6 +29,17 @@ def _network(h, pop, keep, seed=3):
             connect(ns, c.synapse(sec, 0.5, "exc" if j < 3 else "inh"), weight=1.5, delay=1.0)
 
 
+def _driven_population(h, model_path, n_cells):
+    """A Population of ``n_cells`` (gids 0..n-1) driven by :func:`_network`; returns it and the NetStims to keep."""
+    from surrogate_cell.neuron import Population
+
+    h.load_file("stdrun.hoc")
+    pop = Population(model_path, range(n_cells))
+    keep = []
+    _network(h, pop, keep)
+    return pop, keep
+
+
 def _run_recorded(h, pop, tstop_ms):
     """Run from finitialize to ``tstop_ms`` with every cell's voltages recorded; returns {gid: recording}."""
     volts = {g: c.record_all() for g, c in pop.cells.items()}
@@ -51,12 +62,9 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
     """float64: the recorded LFP is NetworkLFP.compute of the recorded voltages (t = 0, 1, ... ms)."""
     from neuron import h
 
-    from surrogate_cell.neuron import Population, get_runner
+    from surrogate_cell.neuron import get_runner
 
-    h.load_file("stdrun.hoc")
-    pop = Population(untrained_path, range(4))
-    keep = []
-    _network(h, pop, keep)
+    pop, keep = _driven_population(h, untrained_path, 4)
     probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 100.0))
     placements = {g: Placement((70.0 * g, 15.0 * g, 0.0), (0.0, 0.4 * g, 0.1)) for g in pop.gids}
     rec64 = pop.record_lfp(probe, placements, dtype="float64")
@@ -98,12 +106,8 @@ def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):  # n
     from neuron import h
 
     import surrogate_cell.neuron.lfp as runner_lfp
-    from surrogate_cell.neuron import Population
 
-    h.load_file("stdrun.hoc")
-    pop = Population(untrained_path, range(2))
-    keep = []
-    _network(h, pop, keep)
+    pop, keep = _driven_population(h, untrained_path, 2)
     probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 200.0))
     placements = {g: Placement((60.0 * g, 0.0, 20.0)) for g in pop.gids}
     monkeypatch.setattr(runner_lfp, "BLOCK_BYTES", 1)
@@ -142,10 +146,7 @@ def test_readout_form_equals_full(fresh_runner, mh_linear_path, untrained_path):
 
     from surrogate_cell.neuron import Population, get_runner
 
-    h.load_file("stdrun.hoc")
-    pop = Population(mh_linear_path, range(3))
-    keep = []
-    _network(h, pop, keep)
+    pop, keep = _driven_population(h, mh_linear_path, 3)
     probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 200.0))
     placements = {g: Placement((80.0 * g, 0.0, 20.0), (0.0, 0.5 * g, 0.0)) for g in pop.gids}
     auto = pop.record_lfp(probe, placements)

@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -259,7 +259,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.3f}")
         if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.max_steps:
-            with (ema.applied(model) if ema is not None else _as_is()):
+            with (ema.applied(model) if ema is not None else nullcontext()):
                 val = validate(model, val_batch, cfg)
                 improved = val["val_loss"] < state["best_val"]
                 if improved:
@@ -324,15 +324,10 @@ class WeightAverage:
             model.load_state_dict(live, strict=False)
 
     def state_dict(self) -> dict:
-        return {"decay": self.decay, "shadow": self.shadow}
+        return {"shadow": self.shadow}  # the decay comes from the run's config, which a resume must match
 
     def load_state_dict(self, saved: dict) -> None:
-        self.decay, self.shadow = saved["decay"], saved["shadow"]
-
-
-@contextmanager
-def _as_is():
-    yield
+        self.shadow = saved["shadow"]
 
 
 def validation_batch(dataset, sims, cfg: TrainConfig):
