@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from . import __version__
+from .commands import check_output_paths
 from .errors import SurrogateCellError
 
 #: Command modules, in the order ``--help`` lists them.
@@ -56,6 +57,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
+        check_output_paths(args)
         return int(args.func(args) or 0)
     except SurrogateCellError as exc:
         print(f"surrogate-cell: error: {exc}", file=sys.stderr)

@@ -10,6 +10,10 @@ class SurrogateCellError(Exception):
     """Base class of the errors that bad input or a bad environment causes."""
 
 
+class OutputPathError(SurrogateCellError):
+    """An output path names a file where a folder is needed, or the other way round, or cannot be written."""
+
+
 class MechanismBuildError(SurrogateCellError):
     """The NMODL mechanisms could not be compiled or loaded."""
 

@@ -29,7 +29,9 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
+from importlib import metadata
 from importlib import resources
 from pathlib import Path
 
@@ -86,12 +88,39 @@ def _find_library(folder: Path) -> Path | None:
     return None
 
 
-def _check_toolchain() -> None:
-    """Fail early, with the fix, where nrnivmodl cannot work."""
-    if shutil.which("nrnivmodl") is None:
+def find_nrnivmodl() -> Path | None:
+    """NEURON's ``nrnivmodl`` of the NEURON that this interpreter imports.
+
+    Looked for, in order: next to the running interpreter (a venv's ``bin/``,
+    whether or not the venv is activated); among the files that the installed
+    ``neuron`` distribution put down (``pip install --user``, say); on PATH.
+    The first two come before PATH so that another NEURON's tools, which
+    would build a library this NEURON cannot load, are never picked up.
+    """
+    beside = Path(sys.executable).parent / "nrnivmodl"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    try:
+        files = metadata.distribution("neuron").files or []
+    except metadata.PackageNotFoundError:
+        files = []
+    for entry in files:
+        if entry.name == "nrnivmodl" and entry.parent.name == "bin" and ".data" not in entry.parts:
+            script = Path(str(entry.locate()))
+            if script.is_file() and os.access(script, os.X_OK):
+                return script
+    on_path = shutil.which("nrnivmodl")
+    return Path(on_path) if on_path else None
+
+
+def _check_toolchain() -> Path:
+    """Fail early, with the fix, where nrnivmodl cannot work; return nrnivmodl."""
+    nrnivmodl = find_nrnivmodl()
+    if nrnivmodl is None:
         raise MechanismBuildError(
-            "nrnivmodl not found on PATH; install NEURON 9 with 'pip install \"neuron>=9,<10\"' "
-            "and make sure its scripts folder is on PATH"
+            f"nrnivmodl not found: not beside {sys.executable}, not in the installed 'neuron' "
+            "package and not on PATH; install NEURON 9 into this Python with "
+            f"'{sys.executable} -m pip install \"neuron>=9,<10\"'"
         )
     compilers = [os.environ.get("CXX", ""), "c++", "g++", "clang++"]
     if not any(c and shutil.which(c) for c in compilers):
@@ -105,6 +134,7 @@ def _check_toolchain() -> None:
             "'make' not found; NEURON's nrnivmodl needs it: install it "
             "(Debian/Ubuntu: apt-get install make)"
         )
+    return nrnivmodl
 
 
 def _build_cached(files: list[Path], key: str, what: str, force: bool, verbose: bool) -> Path:
@@ -134,7 +164,7 @@ def _build_cached(files: list[Path], key: str, what: str, force: bool, verbose: 
     existing = _find_library(final) if final.is_dir() else None
     if existing is not None and not force:
         return existing
-    _check_toolchain()
+    nrnivmodl = _check_toolchain()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -147,12 +177,14 @@ def _build_cached(files: list[Path], key: str, what: str, force: bool, verbose: 
         existing = _find_library(final) if final.is_dir() else None
         if existing is not None and not force:
             return existing
+        print(f"surrogate_cell: compiling {what} with nrnivmodl into {final} (once; about 15 s)",
+              file=sys.stderr, flush=True)
         work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
         try:
             for path in files:
                 shutil.copy2(path, work / path.name)
             proc = subprocess.run(
-                ["nrnivmodl"] + [p.name for p in files],
+                [str(nrnivmodl)] + [p.name for p in files],
                 cwd=work, capture_output=True, text=True,
             )
             if verbose:

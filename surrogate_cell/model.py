@@ -18,7 +18,11 @@ channels            ``segment`` (row per channel) and ``kind`` (``exc``/``inh``)
 cell_digest         sha256 of the segment table of the cell it was trained on
 data_digest         ``surrogate-cell inspect`` digest of its training data
 params_sha256       sha256 of the parameters, checked on load
+metadata_sha256     sha256 of every other metadata entry (canonical JSON), checked on load
 ==================  ============================================================
+
+Every entry is checked at load (type, range, agreement with the others), so a
+damaged or hand-edited file is refused instead of run.
 
 The scripted module exposes ``init_state(batch) -> state`` and
 ``step(inputs, state) -> (voltage_mV, spike_probability, state)`` where
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from .cells.segments import SegmentTable
-from .errors import SurrogateCellError
+from .errors import DeviceUnavailableError, SurrogateCellError
 
 
 def ignore_sparse_notes() -> None:
@@ -53,7 +58,7 @@ def ignore_sparse_notes() -> None:
 ignore_sparse_notes()
 
 FORMAT = "surrogate_cell.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: metadata_sha256 covers the metadata
 METADATA_FILE = "surrogate_cell.json"
 
 
@@ -68,6 +73,86 @@ def params_digest(module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().float().numpy().tobytes())
     return digest.hexdigest()
+
+
+def metadata_digest(meta: dict) -> str:
+    """sha256 of the metadata without its own ``metadata_sha256`` entry, as canonical JSON."""
+    body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_SPIKE_RULES = ("threshold", "probability")
+_CHANNEL_KINDS = ("exc", "inh")
+
+
+def validate_metadata(meta: dict, path) -> None:
+    """Check every metadata entry of a version-``FORMAT_VERSION`` model file.
+
+    Raises
+    ------
+    ModelFormatError
+        Naming the first entry that is missing, of the wrong type, out of
+        range, or inconsistent with the others.
+    """
+    def bad(key: str, why: str):
+        raise ModelFormatError(f"{path}: metadata entry '{key}' {why}; the file is damaged or was edited — "
+                               "re-export the model")
+
+    def number(key: str, low: float, high: float) -> float:
+        value = meta.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            bad(key, f"is {value!r}, not a finite number")
+        if not low <= value <= high:
+            bad(key, f"is {value!r}, outside [{low:g}, {high:g}]")
+        return float(value)
+
+    def text(key: str) -> str:
+        if not isinstance(meta.get(key), str):
+            bad(key, f"is {meta.get(key)!r}, not a string")
+        return meta[key]
+
+    def hexdigest(key: str) -> str:
+        value = text(key)
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            bad(key, "is not a sha256 hex digest")
+        return value
+
+    for key in ("package_version", "arch", "data_digest", "torch_version"):
+        text(key)
+    if not isinstance(meta.get("config"), dict):
+        bad("config", "is not a mapping")
+    if number("dt_ms", 0.0, math.inf) != 1.0:
+        bad("dt_ms", f"is {meta['dt_ms']!r}; surrogates step every 1 ms")
+    number("spike_threshold_mV", -100.0, 100.0)
+    p = number("spike_probability", 0.0, 1.0)
+    if p in (0.0, 1.0):
+        bad("spike_probability", f"is {p!r}; it must lie strictly between 0 and 1")
+    if meta.get("spike_rule") not in _SPIKE_RULES:
+        bad("spike_rule", f"is {meta.get('spike_rule')!r}, not one of {_SPIKE_RULES}")
+    hexdigest("params_sha256")
+    cell = hexdigest("cell_digest")
+    seg = meta.get("segments")
+    if not isinstance(seg, dict) or not all(isinstance(v, list) for v in seg.values()):
+        bad("segments", "is not a table of lists")
+    try:
+        table = SegmentTable.from_dict({k: np.asarray(v) for k, v in seg.items()})
+    except (KeyError, TypeError, ValueError) as exc:
+        bad("segments", f"is not a segment table ({type(exc).__name__}: {exc})")
+    n = len(table.section)
+    if n == 0 or any(len(v) != n for v in seg.values()):
+        bad("segments", "has columns of different lengths, or no rows")
+    if table.digest() != cell:
+        bad("cell_digest", "does not match the segment table")
+    channels = meta.get("channels")
+    if not isinstance(channels, dict) or not isinstance(channels.get("segment"), list) \
+            or not isinstance(channels.get("kind"), list) or len(channels["segment"]) != len(channels["kind"]):
+        bad("channels", "is not two lists of equal length, 'segment' and 'kind'")
+    if not channels["segment"] or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n
+                                          for i in channels["segment"]):
+        bad("channels", f"has a 'segment' that is not a segment-table row (0..{n - 1})")
+    if not all(k in _CHANNEL_KINDS for k in channels["kind"]):
+        bad("channels", f"has a 'kind' that is not one of {_CHANNEL_KINDS}")
 
 
 def crossing_fractions(prev: np.ndarray, cur: np.ndarray, level: float):
@@ -141,6 +226,23 @@ class SurrogateModel:
         return self
 
 
+def check_device(device: str) -> None:
+    """Raise :class:`DeviceUnavailableError` where ``device`` cannot be used."""
+    import torch
+
+    if device != "cpu" and not device.startswith("cuda"):
+        raise DeviceUnavailableError(f"device {device!r} is not one a surrogate runs on; use 'cpu' or 'cuda' "
+                                     "(or 'cuda:N')")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceUnavailableError(
+                f"device {device!r} was asked for, but torch sees no CUDA device (torch {torch.__version__}, "
+                f"CUDA build {torch.version.cuda}); run with device='cpu' or on a machine with a GPU")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise DeviceUnavailableError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
+
+
 def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
     """Load an exported surrogate.
 
@@ -154,10 +256,14 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
     Raises
     ------
     ModelFormatError
-        Missing or corrupt file, another format, a newer format version, or
-        parameters that do not match their recorded digest.
+        Missing or corrupt file, another format, another format version, or
+        parameters or metadata that do not match their recorded digests.
+    DeviceUnavailableError
+        ``device`` is not usable on this machine.
     """
     import torch
+
+    check_device(device)
 
     if path is None:
         path = default_model_path()
@@ -176,12 +282,32 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
         raise ModelFormatError(f"{path}: its metadata is not valid JSON; the file is corrupt") from None
     if meta.get("format") != FORMAT:
         raise ModelFormatError(f"{path} is not a surrogate_cell model (no '{METADATA_FILE}' metadata)")
-    version = int(meta.get("format_version", -1))
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelFormatError(f"{path}: metadata entry 'format_version' is {version!r}, not an integer; "
+                               "the file is corrupt")
     if version > FORMAT_VERSION:
         raise ModelFormatError(f"{path} has model format version {version}, newer than this package reads "
                                f"({FORMAT_VERSION}); upgrade surrogate-cell (pip install -U surrogate-cell)")
+    if version < FORMAT_VERSION:
+        raise ModelFormatError(f"{path} has model format version {version}, whose metadata carries no digest; "
+                               "re-export it with this version: python -c \"from surrogate_cell.training.export "
+                               f"import upgrade_model; upgrade_model('{path}', 'new.pt')\"")
+    try:
+        recorded = metadata_digest(meta)
+    except ValueError:  # NaN or infinity: JSON without them is what was written
+        raise ModelFormatError(f"{path}: its metadata hold NaN or infinity; the file is corrupt or was edited — "
+                               "re-export the model") from None
+    if meta.get("metadata_sha256") != recorded:
+        raise ModelFormatError(f"{path}: metadata do not match their recorded digest; the file is corrupt or "
+                               "was edited — re-export the model")
     if params_digest(module) != meta.get("params_sha256"):
         raise ModelFormatError(f"{path}: parameters do not match their recorded digest; the file is corrupt")
+    validate_metadata(meta, path)
+    own = module.state_dict().get("spike_logit_threshold")
+    if own is not None and abs(float(torch.sigmoid(own)) - meta["spike_probability"]) > 1e-6:
+        raise ModelFormatError(f"{path}: metadata entry 'spike_probability' {meta['spike_probability']!r} differs "
+                               f"from the model's own spike level {float(torch.sigmoid(own))!r}; re-export the model")
     segments = SegmentTable.from_dict({k: np.asarray(v) for k, v in meta["segments"].items()})
     return SurrogateModel(str(path), module, meta, segments,
                           np.asarray(meta["channels"]["segment"], dtype=np.int64),

@@ -57,6 +57,15 @@ def test_zero_or_negative_duration(tmp_path, flag, value):
     assert_nothing_written(out)
 
 
+def test_total_that_is_no_multiple_of_a_simulation(tmp_path):
+    """1.5 s in 1 s simulations would record 2 s: refused, naming what it would do."""
+    out = tmp_path / "d.h5"
+    proc = run_cli("generate", "--seconds", "1.5", "--sim-seconds", "1", "--out", out, "--no-progress")
+    assert proc.returncode == 2
+    assert_one_error_line(proc, "--seconds 1.5", "record 2 s")
+    assert_nothing_written(out)
+
+
 def test_unwritable_output_path(tmp_path):
     proc = run_cli("generate", *TINY, "--out", tmp_path / "missing" / "d.h5")
     assert proc.returncode == 2
@@ -143,7 +152,7 @@ def test_template_argument_errors(tmp_path):
                    "--out", out)
     assert_one_error_line(proc, "mod folder not found")
     proc = run_cli("generate", *TINY, "--template", hoc, "--template-name", "Nope", "--out", out)
-    assert_one_error_line(proc, "does not define a template called 'Nope'")
+    assert_one_error_line(proc, "no template called 'Nope'")
     assert_nothing_written(out)
 
 

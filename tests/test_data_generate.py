@@ -125,11 +125,15 @@ def test_kill_minus_9_then_rerun_gives_the_same_digest(reference, tmp_path):
     assert not out.exists()  # nothing half-written where the data set belongs
     finished = sorted(p.name for p in parts.glob("sim_*.npz"))
     assert finished and len(finished) < 3
+    # a damaged part (truncated, as by a full disk) is named, discarded and simulated again
+    damaged = parts / finished[0]
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
     rerun = run_cli("generate", *ARGS, "--workers", "1", "--out", out, "--json")
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
-    assert report["simulated_now"] == 3 - len(finished)  # finished simulations are not redone
-    assert "resuming" in rerun.stderr
+    assert report["simulated_now"] == 3 - len(finished) + 1  # whole finished simulations are not redone
+    assert f"discarded the damaged part file {damaged}" in rerun.stderr
+    assert "Traceback" not in rerun.stderr
     assert not parts.exists()
     assert digest(out) == reference[1]
 

@@ -220,3 +220,46 @@ def test_parts_refuse_a_different_cell(tmp_path):
     with pytest.raises(DataError, match="cell differs"):
         parts.write_cell(seg.to_dict(), ch.to_dict(), "0" * 64, {})
     parts.remove()
+
+
+def _copy_with(src, dst, change):
+    dst.write_bytes(src.read_bytes())
+    with h5py.File(dst, "a") as f:
+        change(f)
+    return dst
+
+
+def test_damaged_or_incomplete_files_are_one_error_line(fake, tmp_path):
+    """A corrupted chunk, a missing array, another format version: one error line from inspect, no traceback."""
+    from .conftest import assert_one_error_line
+
+    path, _ = fake
+    with h5py.File(path, "r") as f:
+        chunk = f["voltage_mV"].id.get_chunk_info(0)
+    raw = bytearray(path.read_bytes())
+    raw[chunk.byte_offset:chunk.byte_offset + 64] = b"\xff" * 64
+    corrupt = tmp_path / "corrupt.h5"
+    corrupt.write_bytes(bytes(raw))
+    assert run_cli("inspect", corrupt, "--no-digest").returncode == 0  # the tables are intact
+    assert_one_error_line(run_cli("inspect", corrupt), "cannot read /voltage_mV", "damaged")
+    with pytest.raises(DataError, match="damaged"):
+        Dataset(corrupt).window(0, 0, 10)
+    missing = _copy_with(path, tmp_path / "missing.h5", lambda f: f.__delitem__("inputs"))
+    assert_one_error_line(run_cli("inspect", missing), "lacks", "'inputs'")
+    newer = _copy_with(path, tmp_path / "newer.h5", lambda f: f.attrs.__setitem__("format_version", 99))
+    assert_one_error_line(run_cli("inspect", newer), "format_version 99", f"understands {FORMAT_VERSION}")
+
+
+def test_output_options_naming_the_wrong_kind_of_path(fake, tmp_path):
+    """--out / --plot naming an existing file (or a file path naming a folder): one error line, nothing written."""
+    from .conftest import assert_one_error_line
+
+    path, _ = fake
+    taken = tmp_path / "taken"
+    taken.write_text("keep me")
+    assert_one_error_line(run_cli("plot-data", path, "--out", taken), "--out", "is an existing file")
+    assert_one_error_line(run_cli("evaluate", "--model", taken, "--data", path, "--plot", taken), "--plot", "is an existing file")
+    assert_one_error_line(run_cli("train", "--data", path, "--out", taken / "run"), "--out", "which is a file")
+    assert_one_error_line(run_cli("protocols", "--plot", taken, "--json"), "--plot", "is an existing file")
+    assert_one_error_line(run_cli("protocols", "--out", tmp_path, "--json"), "--out", "is a folder")
+    assert taken.read_text() == "keep me"

@@ -9,7 +9,7 @@ import numpy as np
 from surrogate_cell.cells import synthetic_l5pc_swc
 from surrogate_cell.mechanisms import build_mod_dir, dir_build_key
 
-from .conftest import run_cli
+from .conftest import assert_one_error_line, run_cli
 
 TEMPLATE = r"""
 begintemplate SCTestCell
@@ -91,3 +91,33 @@ def test_template_instantiation_errors(tmp_path):
     assert proc.returncode == 2
     assert "lacks the section list(s)" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_hoc_errors_are_one_line(tmp_path):
+    """A hoc syntax error, and a template that needs a hoc file not loaded before it: one error line each."""
+    bad = tmp_path / "bad.hoc"
+    bad.write_text("begintemplate SCBad\nproc init() { x = = 3 }\nendtemplate SCBad\n")
+    needs = tmp_path / "needs.hoc"
+    needs.write_text("begintemplate SCNeeds\npublic soma\ncreate soma\nobjref helper\n"
+                     "proc init() { helper = new SCHelper() }\nendtemplate SCNeeds\n")
+    common = ("--seconds", "0.02", "--settle-ms", "10", "--workers", "1", "--no-progress")
+    proc = run_cli("generate", "--template", bad, "--template-name", "SCBad", *common, "--out", tmp_path / "a.h5")
+    assert_one_error_line(proc, "bad.hoc", "syntax error", "near line 2")
+    proc = run_cli("generate", "--template", needs, "--template-name", "SCNeeds", *common, "--out", tmp_path / "b.h5")
+    assert_one_error_line(proc, "needs.hoc", "SCHelper is not a template", "--template A.hoc B.hoc")
+    assert not list(tmp_path.glob("*.h5*"))
+
+
+def test_published_hay_model_as_distributed(hay_reference, tmp_path):
+    """The published L5PC, its two hoc files given in order with its own mod folder: generate runs on it."""
+    pub = hay_reference / "published"
+    out = tmp_path / "hay.h5"
+    proc = run_cli("generate", "--template", pub / "L5PCbiophys3.hoc", pub / "L5PCtemplate.hoc",
+                   "--template-name", "L5PCtemplate", "--mod-dir", pub / "mod", "--morphology",
+                   hay_reference / "cell1.asc", "--seconds", "0.02", "--settle-ms", "10", "--workers", "1",
+                   "--no-progress", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        cell = json.loads(f.attrs["cell"])
+        assert cell["template_name"] == "L5PCtemplate" and len(cell["template"]) == 2
+        assert f["voltage_mV"].shape == (1, 20, 642)

@@ -15,7 +15,7 @@ import pytest
 
 from .conftest import ROOT
 
-CASES = [("api.md", 0), ("neuron.md", 0), ("neuron.md", 1), ("lfp.md", 0)]
+CASES = [("api.md", 0), ("neuron.md", 0), ("neuron.md", 1), ("lfp.md", 0), ("netpyne.md", 1)]
 
 #: excerpts (they name files, variables or hardware they do not create) and where their calls run
 COVERED = {

@@ -180,6 +180,8 @@ def test_record_lfp_bad_input(fresh_runner, probe_path):  # noqa: F811
         runner.record_lfp(probe, {0: (0.0, 0.0, 0.0)}, dtype="float16")
     with pytest.raises(NetworkError, match="no placement for gid"):
         pop.record_lfp(probe, {0: (0.0, 0.0, 0.0)})
+    with pytest.raises(NetworkError, match="no placements, so its LFP would be all zeros"):
+        runner.record_lfp(probe, {})
     with pytest.raises(ElectrodeError, match="inside"):
         runner.record_lfp(laminar_probe(x_um=0.0, z_um=0.0, y_um=np.array([0.0])), {0: (0.0, 0.0, 0.0)})
 

@@ -176,6 +176,65 @@ def test_export_loads_without_training_code(cell, arch, tmp_path):
     assert path.stat().st_size < 20e6
 
 
+def _rewrite_metadata(good, out, reseal=False, **changes):
+    """A copy of model file ``good`` with metadata entries changed (and the metadata digest recomputed)."""
+    from surrogate_cell.model import metadata_digest
+
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("extra/surrogate_cell.json"):
+                meta = json.loads(data)
+                meta.update(changes)
+                if reseal:
+                    try:
+                        meta["metadata_sha256"] = metadata_digest(meta)
+                    except ValueError:  # NaN or infinity: no digest can be made
+                        pass
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+    return out
+
+
+def test_metadata_integrity(cell, tmp_path):
+    """The metadata are covered by a digest and every entry is checked at load."""
+    from surrogate_cell.training.export import upgrade_model
+
+    model, dend = _model(cell, "mh")
+    kinds = np.array(["exc"] * len(dend) + ["inh"] * len(dend))
+    good = export_model(model, tmp_path / "good.pt", segments=cell.segments,
+                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch="mh")
+    level = load(good).spike_probability
+    # one byte of the stored spike level, edited in place
+    raw = bytearray(good.read_bytes())
+    at = raw.find(b'"spike_probability": ') + len(b'"spike_probability": ')
+    raw[at] = ord("1") if raw[at] != ord("1") else ord("2")
+    edited = tmp_path / "edited.pt"
+    edited.write_bytes(bytes(raw))
+    with pytest.raises(SurrogateCellError, match="metadata do not match their recorded digest"):
+        load(edited)
+    with pytest.raises(SurrogateCellError, match="NaN or infinity"):
+        load(_rewrite_metadata(good, tmp_path / "nan.pt", spike_probability=float("nan")))
+    # edits that keep a valid digest are still refused, naming the entry
+    for key, value, why in (("spike_probability", 1.5, "outside"), ("spike_probability", None, "not a finite"),
+                            ("spike_probability", min(level * 1.01, 0.99), "differs from the model's own"),
+                            ("spike_threshold_mV", float("inf"), "NaN or infinity"),
+                            ("dt_ms", 2.0, "every 1 ms"), ("spike_rule", "sometimes", "spike_rule"),
+                            ("cell_digest", "0" * 64, "does not match the segment table"),
+                            ("channels", {"segment": [0, 10**6], "kind": ["exc", "inh"]}, "segment-table row"),
+                            ("channels", {"segment": [0, 1], "kind": ["exc", "gaba_b"]}, "'kind'"),
+                            ("segments", {"section": ["soma[0]"]}, "segment table")):
+        bad = _rewrite_metadata(good, tmp_path / "bad.pt", reseal=True, **{key: value})
+        with pytest.raises(SurrogateCellError, match=why):
+            load(bad)
+    # a version-1 file (no metadata digest) is refused with the way out, which works
+    old = _rewrite_metadata(good, tmp_path / "v1.pt", format_version=1)
+    with pytest.raises(SurrogateCellError, match="version 1.*upgrade_model"):
+        load(old)
+    upgraded = load(upgrade_model(old, tmp_path / "v2.pt"))
+    assert upgraded.spike_probability == level and upgraded.metadata["format_version"] == 2
+
+
 def test_bad_model_files(cell, tmp_path):
     model, dend = _model(cell, "mh")
     kinds = np.array(["exc"] * len(dend) + ["inh"] * len(dend))
@@ -187,17 +246,25 @@ def test_bad_model_files(cell, tmp_path):
     corrupt.write_bytes(bytes(raw))
     with pytest.raises(SurrogateCellError, match="corrupt|not a readable"):
         load(corrupt)
-    # a newer format version, written by rewriting the metadata entry
-    newer = tmp_path / "newer.pt"
-    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(newer, "w") as zout:
-        for item in zin.infolist():
-            data = zin.read(item.filename)
-            if item.filename.endswith("extra/surrogate_cell.json"):
-                meta = json.loads(data)
-                meta["format_version"] = 99
-                data = json.dumps(meta).encode()
-            zout.writestr(item, data)
+    newer = _rewrite_metadata(good, tmp_path / "newer.pt", format_version=99)
     with pytest.raises(SurrogateCellError, match="format version 99, newer"):
         load(newer)
     with pytest.raises(SurrogateCellError, match="not found"):
         load(tmp_path / "missing.pt")
+
+
+def test_load_on_an_unavailable_device(cell, tmp_path):
+    """Asking for a device the machine lacks names the device, not the file."""
+    from surrogate_cell.errors import DeviceUnavailableError
+
+    model, dend = _model(cell, "mh")
+    kinds = np.array(["exc"] * len(dend) + ["inh"] * len(dend))
+    path = export_model(model, tmp_path / "m.pt", segments=cell.segments,
+                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch="mh")
+    with pytest.raises(DeviceUnavailableError, match="not one a surrogate runs on"):
+        load(path, device="tpu")
+    if torch.cuda.is_available():
+        assert load(path, device="cuda").n_channels == 2 * len(dend)
+    else:
+        with pytest.raises(DeviceUnavailableError, match="no CUDA device"):
+            load(path, device="cuda")

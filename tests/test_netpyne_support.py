@@ -64,9 +64,8 @@ endtemplate SCTestL5PC
 RULE_SCRIPT = r"""
 import sys
 from pathlib import Path
-from surrogate_cell.mechanisms import load_mechanisms
-load_mechanisms()            # before NetPyNE lists the mechanisms it imports
 from netpyne import specs
+import surrogate_cell.netpyne as scn   # as docs/netpyne.md shows it: first, it loads the cell's mechanisms
 out = Path(sys.argv[1])
 (out / "hay_cell.py").write_text("from surrogate_cell.cells import HayCell\n")
 netParams = specs.NetParams()

@@ -271,6 +271,7 @@ def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe
         def trace(netParams, cfg):
             cfg.recordTraces["ik"] = {"sec": "soma", "loc": 0.5, "var": "ik"}
         case("current trace", trace)
+        case("coarse dt", lambda n, c: setattr(c, "dt", 1.3))
         case("unknown rule", lambda n, c: n.cellParams.pop("L5PC") and None, create=False)
         print("RESULT " + json.dumps(out))
     """), rule_json, probe_path, other_probe_path, timeout=180)
@@ -295,6 +296,7 @@ def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe
     err("short delay", "DelayTooShortError", "surrogate gid", "1.1 ms")
     err("IClamp", "UnsupportedFeatureError", "'IClamp'", "synaptic events only")
     err("current trace", "UnsupportedFeatureError", "'ik'", "conds")
+    err("coarse dt", "UnsupportedFeatureError", "cfg.dt = 1.3 ms", "1 ms or less")
     err("unknown rule", "NetPyNESwapError", "'L5PC'")
 
 

@@ -313,6 +313,24 @@ def test_run_time_misuse_is_reported(fresh_runner, probe_path):
     assert not math.isnan(h.t)
 
 
+@pytest.mark.parametrize("dt", [1.1, 1.3, 2.5])
+def test_a_step_longer_than_1_ms_is_refused(fresh_runner, probe_path, dt):
+    """h.dt above the surrogates' 1 ms step would skip bins silently; finitialize refuses it, then runs at 1 ms."""
+    from surrogate_cell.neuron import SurrogateCell, connect, get_runner
+
+    h = _h()
+    cell = SurrogateCell(probe_path)
+    keep = []
+    connect(_stim(h, 12.3, keep), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=0.0)
+    h.dt = dt
+    with pytest.raises(RuntimeError, match=f"h.dt = {dt:g} ms is longer than the surrogate cells' 1 ms step"):
+        h.finitialize(-65)
+    h.dt = 1.0
+    h.finitialize(-65)
+    h.continuerun(100)
+    assert get_runner().stats.ticks == 100 and get_runner().stats.events == 1
+
+
 def test_cuda_matches_cpu(fresh_runner, probe_path):
     import torch
 

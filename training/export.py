@@ -10,7 +10,7 @@ import torch
 
 from surrogate_cell import __version__
 from surrogate_cell.cells.segments import SegmentTable
-from surrogate_cell.model import FORMAT, FORMAT_VERSION, METADATA_FILE, params_digest
+from surrogate_cell.model import FORMAT, FORMAT_VERSION, METADATA_FILE, metadata_digest, params_digest, validate_metadata
 
 
 def _jsonable(table: SegmentTable) -> dict:
@@ -53,11 +53,39 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
         "torch_version": torch.__version__,
     }
     meta.update(extra or {})
-    path = Path(path)
+    return _write(scripted, meta, Path(path))
+
+
+def _write(scripted, meta: dict, path: Path) -> Path:
+    """Seal ``meta`` with its digest, check it as ``load`` will, and write atomically (temporary name, rename)."""
+    meta = json.loads(json.dumps(meta, allow_nan=False))  # plain JSON types, as load reads them back
+    meta["metadata_sha256"] = metadata_digest(meta)
+    validate_metadata(meta, path)
     tmp = path.with_name(path.name + ".part")
     torch.jit.save(scripted, str(tmp), _extra_files={METADATA_FILE: json.dumps(meta)})
     os.replace(tmp, path)
     return path
+
+
+def upgrade_model(path: str | Path, out: str | Path) -> Path:
+    """Re-write a model file of an older format version as the current one (same module, same metadata).
+
+    Version 1 files carry no metadata digest; the parameters are still checked
+    against theirs before the metadata are sealed.
+    """
+    from surrogate_cell.model import ModelFormatError
+
+    extra = {METADATA_FILE: ""}
+    try:
+        module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        meta = json.loads(extra[METADATA_FILE])
+    except Exception as exc:
+        raise ModelFormatError(f"{path} is not a readable surrogate model ({type(exc).__name__})") from None
+    if meta.get("format") != FORMAT or meta.get("params_sha256") != params_digest(module):
+        raise ModelFormatError(f"{path}: not a surrogate_cell model, or its parameters do not match their digest")
+    meta["format_version"] = FORMAT_VERSION
+    meta.pop("metadata_sha256", None)
+    return _write(module, meta, Path(out))
 
 
 # parameters added to the model after files were first exported, which older files lack: their zeros leave

@@ -35,7 +35,7 @@ def register(sub, formatter):
     p.add_argument("--morphology", metavar="FILE", default=None,
                    help="the model's morphology file, for --lfp (default: the synthetic L5PC)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, output_folders=("plot",))
 
 
 def run(args) -> int:

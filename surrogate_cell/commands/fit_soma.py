@@ -32,7 +32,7 @@ def register(sub, formatter):
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, output_files=("out",))
 
 
 def run(args) -> int:

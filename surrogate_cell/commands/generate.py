@@ -16,7 +16,7 @@ EXAMPLES = """
 examples:
   surrogate-cell generate --seconds 20 --out data.h5                 # synthetic default cell
   surrogate-cell generate --morphology cell1.asc --seconds 600 --workers 2 --seed 1 --out data.h5
-  surrogate-cell generate --template L5PCtemplate.hoc --template-name L5PCtemplate \\
+  surrogate-cell generate --template L5PCbiophys3.hoc L5PCtemplate.hoc --template-name L5PCtemplate \\
       --mod-dir mod/ --morphology cell1.asc --seconds 60 --out hay.h5
   surrogate-cell build-mechanisms && mpiexec -n 64 surrogate-cell generate --seconds 3600 --out big.h5
 """
@@ -44,7 +44,8 @@ def register(sub, formatter):
 def add_cell_arguments(p) -> None:
     """The cell options, shared with the benchmark."""
     p.add_argument("--morphology", metavar="FILE", help="morphology (.asc/.swc; default: synthetic L5PC)")
-    p.add_argument("--template", metavar="FILE.hoc", help="a hoc file defining your own cell template")
+    p.add_argument("--template", metavar="FILE.hoc", nargs="+",
+                   help="hoc file(s) defining your own cell template, loaded in order (the defining one last)")
     p.add_argument("--template-name", metavar="NAME", help="the template's name (with --template)")
     p.add_argument("--mod-dir", metavar="DIR", help="the template's .mod folder (compiled into the cache)")
 

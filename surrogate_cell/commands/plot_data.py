@@ -18,7 +18,7 @@ def register(sub, formatter):
     p.add_argument("path", metavar="DATA.h5", help="a data set written by 'surrogate-cell generate'")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files")
     p.add_argument("--traces", type=int, default=3, help="simulations shown in traces.png")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, output_folders=("out",))
 
 
 def run(args) -> int:

@@ -30,7 +30,7 @@ def register(sub, formatter):
     p.add_argument("--plot", metavar="DIR", help="write one PNG per protocol here")
     p.add_argument("--json", action="store_true", help="print each protocol's somatic spike times (ms) as JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, output_folders=("plot",), output_files=("out",))
 
 
 def run(args) -> int:

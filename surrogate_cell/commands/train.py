@@ -60,7 +60,7 @@ def register(sub, formatter):
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, output_folders=("out",))
 
 
 def run(args) -> int:

@@ -120,8 +120,11 @@ class CellSpec:
         Morphology file (``.asc``/``.swc`` for the Hay cell; for a template,
         the file passed to its constructor). None: the synthetic default
         (Hay cell) or a template constructed without arguments.
-    template : str or None
-        A hoc file that defines the cell template. None: the project's Hay cell.
+    template : str, tuple of str, or None
+        The hoc file that defines the cell template, or several hoc files
+        loaded in the order given, the one that defines the template last
+        (the published Hay model: ``("L5PCbiophys3.hoc", "L5PCtemplate.hoc")``).
+        None: the project's Hay cell.
     template_name : str or None
         The template's name (``L5PCtemplate``); required with ``template``.
     mod_dir : str or None
@@ -130,13 +133,25 @@ class CellSpec:
     """
 
     morphology: str | None = None
-    template: str | None = None
+    template: str | tuple | None = None
     template_name: str | None = None
     mod_dir: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.template, (list, tuple)):  # one file stays a str: its identity is unchanged
+            files = tuple(str(t) for t in self.template)
+            object.__setattr__(self, "template", files[0] if len(files) == 1 else files)
 
     @property
     def kind(self) -> str:
         return "template" if self.template is not None else "hay"
+
+    @property
+    def template_files(self) -> tuple:
+        """The hoc files to load, in order (empty for the Hay cell)."""
+        if self.template is None:
+            return ()
+        return (self.template,) if isinstance(self.template, str) else tuple(self.template)
 
     def validate(self) -> None:
         """Check the files before any NEURON work: one clear error per problem."""
@@ -153,8 +168,11 @@ class CellSpec:
                 raise MorphologyError(f"unknown morphology format '{path.suffix}' for {path}; "
                                       "use Neurolucida .asc or SWC .swc")
         if self.template is not None:
-            if not Path(self.template).is_file():
-                raise DataError(f"template file not found: {self.template}; give a hoc file that defines the cell")
+            if not self.template_files:
+                raise DataError("--template needs at least one hoc file")
+            for path in self.template_files:
+                if not Path(path).is_file():
+                    raise DataError(f"template file not found: {path}; give the hoc files that define the cell")
             if not self.template_name:
                 raise DataError("--template needs --template-name NAME (the name after 'begintemplate')")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.template_name):
@@ -175,7 +193,8 @@ class CellSpec:
         return {
             "kind": self.kind,
             "morphology_sha256": file_sha256(self.morphology) if self.morphology else None,
-            "template_sha256": file_sha256(self.template) if self.template else None,
+            "template_sha256": (None if self.template is None else file_sha256(self.template)
+                                if isinstance(self.template, str) else [file_sha256(t) for t in self.template]),
             "template_name": self.template_name,
             "mod_dir_hash": source_hash(dir_mod_files(self.mod_dir)) if self.mod_dir else None,
             # the project's own parts: the synapses (and the Hay channels), biophysics, synthetic geometry
@@ -192,7 +211,8 @@ class CellSpec:
             "kind": self.kind,
             "morphology": Path(self.morphology).name if self.morphology else "synthetic",
             "morphology_path": absolute(self.morphology),
-            "template": absolute(self.template),
+            "template": (absolute(self.template) if not isinstance(self.template, tuple)
+                         else [absolute(t) for t in self.template]),
             "template_name": self.template_name,
             "mod_dir": absolute(self.mod_dir),
         }
@@ -228,26 +248,63 @@ class CellSpec:
         return DetailedCell(TemplateCell(h, self.template, self.template_name, self.morphology))
 
 
+def load_hoc_file(h, path) -> None:
+    """``h.load_file(path)``; a hoc error becomes one :class:`DataError` line that quotes NEURON's message.
+
+    Raises
+    ------
+    DataError
+        The file does not parse or fails while it runs, for instance because
+        it uses a template of another hoc file that was not loaded before it.
+    """
+    from .._native import captured_native_output
+
+    with captured_native_output() as text:
+        try:
+            ok = bool(h.load_file(str(Path(path).resolve())))
+        except RuntimeError:
+            ok = False
+    if not ok:
+        raise DataError(f"NEURON could not load {path}: {hoc_error_summary(text[0])}; fix the file, or load the "
+                        "hoc files it needs before it (--template A.hoc B.hoc, in order)")
+
+
+def hoc_error_summary(text: str) -> str:
+    """NEURON's hoc error message and its place (``file near line N``), on one line, from its printed text."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    said = [ln for ln in lines if ln.startswith("NEURON:") and "hoc_Load_file" not in ln][:1]
+    where = [ln for ln in lines if ln.startswith("in ") and "near line" in ln][:1]
+    return " ".join(said + where).replace("NEURON: ", "") or "hoc error"
+
+
 class TemplateCell:
     """A user's hoc template cell, seen through the :class:`HayCell` interface
     that :func:`~surrogate_cell.cells.segments.segment_table` reads."""
 
-    def __init__(self, h, template: str, name: str, morphology: str | None):
+    def __init__(self, h, template, name: str, morphology: str | None):
         h.load_file("stdlib.hoc")
         h.load_file("import3d.hoc")
+        files = (template,) if isinstance(template, (str, Path)) else tuple(template)
         if not hasattr(h, name):
-            if not h.load_file(str(Path(template).resolve())):
-                raise DataError(f"NEURON could not load the template file {template}")
+            for path in files:
+                load_hoc_file(h, path)
             if not hasattr(h, name):
-                raise DataError(f"{template} does not define a template called '{name}'; "
+                raise DataError(f"{', '.join(map(str, files))} define(s) no template called '{name}'; "
                                 "check --template-name against its 'begintemplate' line")
         self.h = h
         self.morphology = str(morphology) if morphology else "template"
-        try:
-            cls = getattr(h, name)
-            self.host = cls(str(Path(morphology).resolve())) if morphology else cls()
-        except RuntimeError as exc:
-            raise DataError(f"NEURON could not instantiate {name} from {template}: {exc}") from None
+        from .._native import captured_native_output
+
+        failed = False
+        with captured_native_output() as text:
+            try:
+                cls = getattr(h, name)
+                self.host = cls(str(Path(morphology).resolve())) if morphology else cls()
+            except RuntimeError:
+                failed = True
+        if failed:
+            raise DataError(f"NEURON could not instantiate {name} from {', '.join(map(str, files))}: "
+                            f"{hoc_error_summary(text[0])}")
         missing = [n for n in TEMPLATE_LISTS if not hasattr(self.host, n)]
         if missing:
             raise DataError(f"template {name} lacks the section list(s) {missing}; "

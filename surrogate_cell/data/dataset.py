@@ -15,7 +15,7 @@ import numpy as np
 from ..cells.segments import SegmentTable
 from ..errors import DataError
 from .cellspec import ChannelTable
-from .store import FORMAT, FORMAT_VERSION
+from .store import FORMAT, FORMAT_VERSION, readable
 
 
 class WindowBatch(NamedTuple):
@@ -82,14 +82,24 @@ class Dataset:
             self._f = h5py.File(self.path, "r", rdcc_nbytes=int(cache_mb * 2 ** 20), rdcc_nslots=10007)
         except OSError:
             raise DataError(f"{self.path} is not an HDF5 file") from None
+        try:
+            self._open_tables()
+        except BaseException:
+            self._f.close()
+            raise
+
+    def _open_tables(self) -> None:
         a = self._f.attrs
         if a.get("format") != FORMAT:
-            self._f.close()
             raise DataError(f"{self.path} is not a surrogate_cell data set (format attribute missing)")
-        if int(a.get("format_version", -1)) != FORMAT_VERSION:
-            self._f.close()
-            raise DataError(f"{self.path} has format_version {a.get('format_version')}; this reader "
-                            f"understands {FORMAT_VERSION}")
+        version = a.get("format_version")
+        if version is None or np.ndim(version) or int(version) != FORMAT_VERSION:
+            raise DataError(f"{self.path} has format_version {version}; this reader understands "
+                            f"{FORMAT_VERSION}: generate the data set again with this version")
+        with readable(self.path, "a table or attribute"):
+            self._read_tables(a)
+
+    def _read_tables(self, a) -> None:
         self.attrs = {k: (json.loads(v) if k in ("generator", "cell", "versions", "params") else v)
                       for k, v in a.items()}
         self.segments = SegmentTable.from_dict({k: self._f["segments"][k][()] for k in self._f["segments"]})
@@ -156,10 +166,11 @@ class Dataset:
     def events(self, sim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw events of simulation ``sim``: ``(time_ms, channel, weight)``."""
         sim = self._check_sim(sim)
-        off = self._f["events/offsets"]
-        a, b = int(off[sim]), int(off[sim + 1])
-        ev = self._f["events"]
-        return ev["time_ms"][a:b], ev["channel"][a:b], ev["weight"][a:b]
+        with readable(self.path, f"the events of simulation {sim}"):
+            off = self._f["events/offsets"]
+            a, b = int(off[sim]), int(off[sim + 1])
+            ev = self._f["events"]
+            return ev["time_ms"][a:b], ev["channel"][a:b], ev["weight"][a:b]
 
     # -- windows ------------------------------------------------------------------------
     def window(self, sim: int, start_ms: int, length_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -186,7 +197,8 @@ class Dataset:
         sl = slice(start_ms, start_ms + length_ms)
         spikes = self.spike_times(sim)
         inside = spikes[(spikes >= start_ms) & (spikes < start_ms + length_ms)] - start_ms
-        return self._inputs[sim, sl], self._voltage[sim, sl], inside
+        with readable(self.path, f"simulation {sim}"):
+            return self._inputs[sim, sl], self._voltage[sim, sl], inside
 
     def iter_windows(self, length_ms: int, sims=None, batch_size: int = 32, seed: int = 0,
                      spike_balance: float = 0.0, n_windows: int | None = None,
@@ -264,8 +276,9 @@ class Dataset:
         for j in np.lexsort((picks[:, 1], picks[:, 0])):  # file order: chunks are reused from the cache
             sim, start = int(picks[j, 0]), int(picks[j, 1])
             sl = slice(start, start + length_ms)
-            self._inputs.read_direct(inputs, np.s_[sim, sl], np.s_[j])
-            self._voltage.read_direct(voltage, np.s_[sim, sl], np.s_[j])
+            with readable(self.path, f"simulation {sim}"):
+                self._inputs.read_direct(inputs, np.s_[sim, sl], np.s_[j])
+                self._voltage.read_direct(voltage, np.s_[sim, sl], np.s_[j])
             t = self.spike_times(sim)
             k = np.floor(t[(t >= start) & (t < start + length_ms)]).astype(np.int64) - start
             np.add.at(spikes[j], k, 1)

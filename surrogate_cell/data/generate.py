@@ -46,9 +46,10 @@ def _whole_ms(seconds: float, what: str) -> int:
 class GenerationPlan:
     """What to generate, validated: the parameters that define the data.
 
-    Build it with :meth:`make`. ``n_sims`` simulations of ``sim_ms`` each cover
-    ``seconds`` (the last one may reach past it); where ``seconds`` is shorter
-    than ``sim_seconds`` there is one simulation of ``seconds``.
+    Build it with :meth:`make`. ``n_sims`` simulations of ``sim_ms`` each make
+    up ``seconds`` exactly (a total that is no multiple of ``sim_seconds`` is
+    refused); where ``seconds`` is shorter than ``sim_seconds`` there is one
+    simulation of ``seconds``.
     """
 
     out: Path
@@ -66,6 +67,11 @@ class GenerationPlan:
              settings: SimSettings = SimSettings()) -> "GenerationPlan":
         total_ms = _whole_ms(seconds, "--seconds")
         sim_ms = min(_whole_ms(sim_seconds, "--sim-seconds"), total_ms)
+        if total_ms % sim_ms:
+            n = -(-total_ms // sim_ms)
+            raise DataError(f"--seconds {seconds:g} is not a whole number of --sim-seconds {sim_seconds:g} "
+                            f"simulations: it would record {n * sim_ms / 1000:g} s; give a multiple of "
+                            f"--sim-seconds, such as {n * sim_ms / 1000:g}, or --sim-seconds that divides it")
         if not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
             raise DataError(f"--seed must be an integer in [0, 2**63), got {seed}")
         out = Path(out)
@@ -276,7 +282,7 @@ def generate(plan: GenerationPlan, *, workers: int = 1, progress: bool = True, m
     parts = PartsDir(plan.out)
     parts.open(plan.params)
     try:
-        done = set(parts.finished(plan.n_sims))
+        done = set(parts.finished(plan.n_sims, log))
         todo = [i for i in range(plan.n_sims) if i not in done]
         if done:
             log(f"resuming: {len(done)} of {plan.n_sims} simulations were finished before")
@@ -323,7 +329,7 @@ def _mpi_body(plan: GenerationPlan, pc, *, progress: bool, log) -> GenerationRep
                 decision = ("complete", [])
             else:
                 parts.open(plan.params)
-                done = set(parts.finished(plan.n_sims))
+                done = set(parts.finished(plan.n_sims, log))
                 decision = ("run", [i for i in range(plan.n_sims) if i not in done])
                 if done:
                     log(f"resuming: {len(done)} of {plan.n_sims} simulations were finished before")

@@ -11,11 +11,13 @@ described in ``docs/dataset.md``.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,19 @@ DIGEST_ARRAYS = ("segments/*", "channels/segment", "channels/kind", "channels/re
                  "voltage_mV", "inputs", "spikes/times_ms", "spikes/offsets",
                  "events/time_ms", "events/channel", "events/weight", "events/offsets",
                  "sims/seed", "sims/regime", "sims/rate_hz")
+
+
+@contextlib.contextmanager
+def readable(path, what: str):
+    """Turn HDF5's read failures inside the block (a damaged chunk or a missing array) into one :class:`DataError`."""
+    try:
+        yield
+    except KeyError as exc:
+        raise DataError(f"{path} lacks {what} ({exc.args[0] if exc.args else exc}); it is not a complete "
+                        "surrogate_cell data set: generate it again") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what} ({exc}); the file is damaged: copy it again or "
+                        "generate it again") from None
 
 
 def canonical_json(obj) -> str:
@@ -53,6 +68,25 @@ def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
         elif va != vb:
             out.append(f"{prefix}{k}")
     return out
+
+
+#: Arrays every part file holds (:meth:`PartsDir.write_part`).
+PART_ARRAYS = ("voltage_mV", "spike_times_ms", "event_time_ms", "event_channel", "event_weight", "regime", "seed",
+               "params_sha256", "cell_digest")
+
+
+def _damage(path: Path, names) -> str | None:
+    """What is wrong with the ``.npz`` file ``path`` (every member's CRC is checked), or None if it is whole."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+            members = {n[:-4] for n in z.namelist() if n.endswith(".npy")}
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if bad is not None:
+        return f"member {bad} fails its checksum"
+    missing = [n for n in names if n not in members]
+    return f"missing {', '.join(missing)}" if missing else None
 
 
 def _atomic_savez(path: Path, arrays: dict) -> None:
@@ -127,9 +161,25 @@ class PartsDir:
             self._lock.close()
             self._lock = None
 
-    def finished(self, n_sims: int) -> list[int]:
-        """Indices in ``range(n_sims)`` whose part file exists."""
-        return [i for i in range(n_sims) if self.part(i).is_file()]
+    def finished(self, n_sims: int, log=None) -> list[int]:
+        """Indices in ``range(n_sims)`` whose part file is there and whole.
+
+        A part that cannot be read back whole (a disk filled, a file truncated
+        by hand) is deleted, named through ``log``, and so simulated again.
+        """
+        done = []
+        for i in range(n_sims):
+            path = self.part(i)
+            if not path.is_file():
+                continue
+            problem = _damage(path, PART_ARRAYS)
+            if problem is None:
+                done.append(i)
+                continue
+            path.unlink()
+            if log is not None:
+                log(f"discarded the damaged part file {path} ({problem}); simulation {i} runs again")
+        return done
 
     def remove_leftover(self, params: dict) -> None:
         """Remove the folder a run killed after its final rename left behind,
@@ -159,6 +209,8 @@ class PartsDir:
         DataError
             Earlier parts were made with a different cell (files or code changed).
         """
+        if self.cell_file.is_file() and _damage(self.cell_file, ("cell_digest", "description")) is not None:
+            self.cell_file.unlink(missing_ok=True)  # written again below; the parts carry their own digest
         if self.cell_file.is_file():
             with np.load(self.cell_file) as z:
                 earlier = str(z["cell_digest"])
@@ -362,7 +414,8 @@ def data_digest(path: str | Path) -> str:
         names = []
         for name in DIGEST_ARRAYS:
             if name == "segments/*":
-                names += [f"segments/{k}" for k in sorted(f["segments"])]
+                with readable(path, "/segments"):
+                    names += [f"segments/{k}" for k in sorted(f["segments"])]
             else:
                 names.append(name)
         for name in names:
@@ -375,8 +428,9 @@ def data_digest(path: str | Path) -> str:
                 continue
             row = int(np.prod(ds.shape[1:])) if ds.ndim > 1 else 1
             per_block = max(1, (1 << 22) // max(1, row))
-            for block in _digest_blocks(ds, per_block):
-                digest.update(np.ascontiguousarray(block, dtype=dtype).tobytes())
+            with readable(path, f"/{name}"):
+                for block in _digest_blocks(ds, per_block):
+                    digest.update(np.ascontiguousarray(block, dtype=dtype).tobytes())
     return digest.hexdigest()
 
 
@@ -390,7 +444,7 @@ def summary(path: str | Path, digest: bool = True) -> dict:
     """
     from .dataset import Dataset
 
-    with Dataset(path) as ds:
+    with Dataset(path) as ds, readable(path, "a table"):
         rates = ds.rate_hz
         out = {
             "path": str(path),

@@ -8,10 +8,19 @@
 
 See ``docs/netpyne.md`` for the hooks (``sim.PointCell``, ``sim.setupRecording``,
 ``sim.gatherData``), synapse placement, spikes, traces, LFP and MPI.
+
+Importing this package loads the project's NMODL mechanisms into NEURON
+(compiling them into the cache on first use). NetPyNE's ``importCellParams``
+lists the mechanisms NEURON has *before* it imports a cell's file, so a rule
+of the project's ``HayCell`` can be imported only after they are loaded:
+import this package first.
 """
+from ..mechanisms import load_mechanisms
 from .errors import (NetPyNESwapError, SwapMorphologyError, SwapSectionError, SynMechKindError,
                      UnsupportedFeatureError)
 from .rule import CELL_MODEL, EXC_REVERSAL_MIN_MV, SwapConfig, decide_kind, model_section_name, swap
+
+load_mechanisms()  # before any importCellParams of HayCell (see the module docstring)
 
 
 def install() -> None:

@@ -266,6 +266,9 @@ def finalize(sim, st: _State) -> None:
     if abs(duration - round(duration)) > 1e-9:
         raise UnsupportedFeatureError(f"cfg.duration = {duration} ms: surrogates step every 1 ms; use a whole "
                                       "number of ms")
+    if float(cfg.dt) > 1.0 + 1e-9:
+        raise UnsupportedFeatureError(f"cfg.dt = {float(cfg.dt):g} ms is longer than the surrogates' 1 ms step; use "
+                                      "cfg.dt = 1 ms or less, e.g. 0.025")
     if (cfg.recordTraces or cfg.recordLFP) and (cfg.recordStep == "adaptive" or getattr(cfg, "use_local_dt", False)):
         raise UnsupportedFeatureError("cfg.recordStep 'adaptive' / cfg.use_local_dt are not supported with surrogates")
     if cfg.recordLFP and (getattr(cfg, "saveLFPCells", False) or getattr(cfg, "saveLFPPops", False)

@@ -33,6 +33,7 @@ work (draining and binning events, spike emission, recording), and NEURON
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import time
@@ -193,9 +194,39 @@ def _in_fresh_process(*args) -> dict:
         return pool.submit(run_form, *args).result()
 
 
+def _spin() -> None:
+    while True:  # a busy neighbour: one core's worth of pure computation
+        pass
+
+
+@contextlib.contextmanager
+def busy_neighbours(n: int):
+    """Run ``n`` processes that each keep one core busy, for the time of the block."""
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_spin, daemon=True) for _ in range(n)]
+    for p in procs:
+        p.start()
+    try:
+        time.sleep(0.5 if procs else 0.0)  # let them reach their loops
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join()
+
+
+def _timed(busy: int, *args) -> dict:
+    """:func:`run_form` in a fresh process, quiet or beside ``busy`` busy processes."""
+    with busy_neighbours(busy):
+        fig = _in_fresh_process(*args)
+    fig["busy_neighbours"] = busy
+    return fig
+
+
 def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200.0, detailed_ms: float = 100.0,
                   detailed_cells: int = 10, spec: NetworkSpec = NetworkSpec(cells=1), threads: int | None = None,
-                  forms=FORMS, progress=None) -> dict:
+                  forms=FORMS, busy: int = 0, progress=None) -> dict:
     """Run the benchmark (see the module docstring) and return its figures.
 
     Parameters
@@ -215,6 +246,10 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
         Torch threads of the surrogate runs (None: the runner's default).
     forms : sequence of str
         Subset of ``FORMS``; ``surrogate_cuda`` is skipped without a GPU.
+    busy : int
+        If > 0, every form runs a second time beside this many processes that
+        each keep a core busy, and ``slowdown`` gives busy / quiet wall time
+        per form (how each copes with a shared machine).
     progress : callable or None
         Called with one line of text per finished run.
 
@@ -236,35 +271,42 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
     results, detailed_cache = [], {}
     for n in cells:
         s = NetworkSpec(**{**asdict(spec), "cells": int(n)})
-        row = {"cells": int(n), "forms": {}}
+        row = {"cells": int(n), "forms": {}, "busy_forms": {}}
         for form in forms:
             if form == "surrogate_cuda" and not has_cuda:
                 row["forms"][form] = {"skipped": "torch sees no CUDA device"}
                 continue
+            m, shortened = int(n), None
             if form.startswith("detailed"):
                 m = min(int(n), detailed_cells)
-                key = (form, m)
-                if key not in detailed_cache:
-                    detailed_cache[key] = _in_fresh_process(form, s, model_path, m, detailed_ms, threads, inputs_ms)
+                shortened = (f"{m} of {n} cells for {detailed_ms:g} ms, extrapolated per cell-second"
+                             if m < n or detailed_ms < sim_ms else "")
+            run = (form, s, model_path, m, detailed_ms if shortened is not None else sim_ms, threads, inputs_ms)
+            for neighbours in ([0, busy] if busy > 0 else [0]):
+                key = (form, m, neighbours)
+                if shortened is None or key not in detailed_cache:  # detailed runs serve every size
+                    detailed_cache[key] = _timed(neighbours, *run)
                 fig = dict(detailed_cache[key])
-                fig["shortened"] = (f"{m} of {n} cells for {detailed_ms:g} ms, extrapolated per cell-second"
-                                    if m < n or detailed_ms < sim_ms else "")
-            else:
-                fig = _in_fresh_process(form, s, model_path, int(n), sim_ms, threads, inputs_ms)
-            row["forms"][form] = fig
-            if progress:
-                progress(f"{n:6d} cells  {form:18s} {fig['s_per_cell_s']:.4g} s per cell-s")
+                if shortened is not None:
+                    fig["shortened"] = shortened
+                row["busy_forms" if neighbours else "forms"][form] = fig
+                if progress:
+                    beside = f" beside {neighbours} busy processes" if neighbours else ""
+                    progress(f"{n:6d} cells  {form:18s} {fig['s_per_cell_s']:.4g} s per cell-s{beside}")
         ref = {f: row["forms"][f]["s_per_cell_s"] for f in forms
                if f in row["forms"] and "s_per_cell_s" in row["forms"][f]}
         row["speedup"] = {f"{d}/{sgt}": ref[d] / ref[sgt] for d in ref if d.startswith("detailed")
                           for sgt in ref if sgt.startswith("surrogate")}
+        if busy > 0:
+            row["slowdown"] = {f: row["busy_forms"][f]["run_s"] / row["forms"][f]["run_s"] for f in ref
+                               if f in row["busy_forms"]}
         digests = {f: row["forms"][f]["spikes_digest"] for f in ("surrogate_cpu", "surrogate_cpu_played")
                    if "spikes_digest" in row["forms"].get(f, {})}
         if len(digests) == 2:  # the same inputs, delivered by NEURON or played: the same spikes
             row["surrogate_spikes_agree"] = len(set(digests.values())) == 1
         results.append(row)
     return {"benchmark": "network", "model": str(model_path), "spec": asdict(spec), "sim_ms": sim_ms,
-            "detailed_ms": detailed_ms, "detailed_cells": detailed_cells, "results": results,
+            "detailed_ms": detailed_ms, "detailed_cells": detailed_cells, "busy_neighbours": busy, "results": results,
             "cuda": has_cuda, "cpu_count": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()]}
@@ -381,6 +423,8 @@ def register_bench(sub, formatter) -> None:
     p.add_argument("--threads", type=int, help="torch threads of the surrogate runs; unset: the runner's choice")
     p.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of " + ", ".join(FORMS))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--busy", type=int, default=0, metavar="N",
+                   help="also run every form beside N processes that keep a core busy each, and print the slowdowns")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=_run)
 
@@ -393,9 +437,10 @@ def _run(args) -> int:
     from ..model import default_model_path
 
     cells = parse_cell_sizes(args.cells)
-    if args.ms < 1 or args.detailed_ms < 1 or args.detailed_cells < 1 or args.inputs < 0 or args.recurrent < 0:
-        raise NetworkError("--ms and --detailed-ms must be >= 1 ms, --detailed-cells >= 1, --inputs and "
-                           "--recurrent >= 0")
+    if (args.ms < 1 or args.detailed_ms < 1 or args.detailed_cells < 1 or args.inputs < 0 or args.recurrent < 0
+            or args.busy < 0):
+        raise NetworkError("--ms and --detailed-ms must be >= 1 ms, --detailed-cells >= 1, --inputs, --recurrent "
+                           "and --busy >= 0")
     model_path = str(args.model) if args.model else str(default_model_path())
     _check_model(model_path)
     forms = [f.strip() for f in args.forms.split(",") if f.strip()]
@@ -403,7 +448,7 @@ def _run(args) -> int:
     progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     fig = bench_network(model_path, cells, sim_ms=args.ms, detailed_ms=args.detailed_ms,
                         detailed_cells=args.detailed_cells, spec=spec, threads=args.threads, forms=forms,
-                        progress=progress)
+                        busy=args.busy, progress=progress)
     if args.json:
         print(json.dumps(fig))
         return 0
@@ -424,6 +469,8 @@ def _run(args) -> int:
                   f"{f['s_per_cell_s']:.4g} s per cell-s{extra}")
         for k, v in row["speedup"].items():
             print(f"  speed-up {k}: {v:.3g}x")
+        for form, v in row.get("slowdown", {}).items():
+            print(f"  slowdown beside {args.busy} busy processes, {form}: {v:.3g}x")
         if "surrogate_spikes_agree" in row:
             print(f"  surrogate spikes with NEURON-delivered and with played inputs: "
                   f"{'identical' if row['surrogate_spikes_agree'] else 'DIFFERENT'}")
