@@ -49,6 +49,23 @@ def generate_small(path, seconds: float, sim_seconds: float, seed: int):
     return path
 
 
+def assert_same_spikes(a, b, tol_ms: float = 1e-6):
+    """Two spike lists ``[[t_ms, gid], ...]`` hold the same spikes, times equal within ``tol_ms``.
+
+    Runs on different rank counts step the float32 model on batches of other
+    sizes, and BLAS rounds a product differently for another batch size, so
+    interpolated crossing times may differ in their last bits (about 1e-8 ms),
+    never more.
+    """
+    import numpy as np
+
+    a = np.asarray(sorted(a, key=lambda s: (s[1], s[0])), dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(sorted(b, key=lambda s: (s[1], s[0])), dtype=np.float64).reshape(-1, 2)
+    assert a.shape == b.shape, f"{len(a)} spikes against {len(b)}"
+    np.testing.assert_array_equal(a[:, 1], b[:, 1])
+    np.testing.assert_allclose(a[:, 0], b[:, 0], rtol=0, atol=tol_ms)
+
+
 def assert_one_error_line(proc, *fragments):
     """A failed command: non-zero exit, one 'surrogate-cell: error:' line naming the fragments."""
     assert proc.returncode != 0, proc.stdout + proc.stderr

@@ -11,6 +11,7 @@ import textwrap
 
 import numpy as np
 
+from tests.conftest import assert_same_spikes
 from tests.test_netpyne_support import (hay_segments, hoc_template, other_probe_path, probe_path,  # noqa: F401
                                         rule_json, run_python)
 
@@ -19,6 +20,7 @@ import json, sys
 import numpy as np
 from netpyne import specs, sim
 import surrogate_cell.netpyne as scn
+from tests.conftest import assert_same_spikes
 from tests.test_netpyne_support import column, emit
 """
 
@@ -324,8 +326,9 @@ def test_mpi_two_ranks_equal_one(rule_json, probe_path):
     two = run_python(code, rule_json, probe_path, ranks=2, timeout=150)
     assert one["nhosts"] == 1 and two["nhosts"] == 2
     assert len(one["spikes"]) > 5 and {int(i) for _, i in one["spikes"]} & {0, 1, 2, 3}
-    assert two["spikes"] == one["spikes"]
-    assert two["V_L5"] == one["V_L5"]
+    assert_same_spikes(two["spikes"], one["spikes"])  # batches of another size: float32 rounding (conftest)
+    for key in one["V_L5"]:
+        np.testing.assert_allclose(two["V_L5"][key], one["V_L5"][key], rtol=0, atol=1e-4)
     for key in one["V_INT"]:
         np.testing.assert_allclose(two["V_INT"][key], one["V_INT"][key], atol=1e-9)
     lfp1, lfp2 = np.array(one["LFP"]), np.array(two["LFP"])
@@ -376,7 +379,7 @@ def test_played_netstims_under_mpi(rule_json, probe_path):
     two = run_python(code, rule_json, probe_path, "played", ranks=2, timeout=150)
     assert one["nhosts"] == 1 and two["nhosts"] == 2
     assert len(one["spikes"]) > 5 and {int(i) for _, i in one["spikes"]} & {0, 1, 2, 3}
-    assert two["spikes"] == one["spikes"]
+    assert_same_spikes(two["spikes"], one["spikes"])
 
 
 def test_played_netstim_populations(probe_path, tmp_path):
@@ -408,4 +411,5 @@ def test_played_netstim_populations(probe_path, tmp_path):
     assert delivered["played"] == 0 and played["played"] > 100 and played2["played"] > 0
     spikes = delivered["spikes"]
     assert {int(i) for _, i in spikes} & {0, 1, 2, 3} and {int(i) for _, i in spikes} - {0, 1, 2, 3}
-    assert played["spikes"] == spikes and played2["spikes"] == spikes
+    assert played["spikes"] == spikes  # one rank: the same batch, so bit for bit
+    assert_same_spikes(played2["spikes"], spikes)

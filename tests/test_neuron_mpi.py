@@ -1,4 +1,4 @@
-"""MPI: the same network of surrogates and IntFire1 cells gives identical spikes on 1 and 2 ranks.
+"""MPI: the same network of surrogates and IntFire1 cells gives the same spikes on 1 and 2 ranks.
 
 Background input reaches the surrogates both ways: NetStims through NEURON,
 and Poisson trains played by the runner (``play_spikes``), each drawn from
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import assert_same_spikes
 from tests.test_neuron_support import hay_segments, probe_path  # noqa: F401  (fixtures)
 
 N_SUR, N_INH, TSTOP = 8, 4, 120.0
@@ -109,8 +110,8 @@ def test_two_ranks_give_the_spikes_of_one(probe_path, tmp_path):  # noqa: F811
     assert len(list(two.glob("spikes_*.txt"))) == 2
     surrogate = s1[s1[:, 1] < N_SUR]
     assert len(surrogate) >= 10 and (s1[:, 1] >= N_SUR).any(), s1  # a network that does something
-    np.testing.assert_array_equal(s1, s2)
-    np.testing.assert_array_equal(_collect(one, "crossings"), _collect(two, "crossings"))
+    assert_same_spikes(s2.tolist(), s1.tolist())  # batches of another size: float32 rounding (conftest)
+    assert_same_spikes(_collect(two, "crossings").tolist(), _collect(one, "crossings").tolist())
     for f in two.glob("threads_*.txt"):  # 2 ranks on this machine: no torch oversubscription
         threads, late, played = map(int, f.read_text().split())
         assert threads <= max(1, (os.cpu_count() or 1) // 2)

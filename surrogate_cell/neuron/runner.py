@@ -603,6 +603,10 @@ class SurrogateRunner:
                 self.stats.played_events += end - self._played_pos
                 self._played_pos = end
         self.stats.events += events.shape[0]
+        if events.shape[0] > 1:
+            # a bin's float32 sums must not depend on the order its events arrived in (NEURON's queue, played
+            # trains, ranks): add them in one canonical order, by cell, channel and weight
+            events = events[np.lexsort((events[:, 2], events[:, 1], events[:, 0]))]
         ids = events[:, 0].astype(np.int64)
         codes = events[:, 1].astype(np.int64)
         if ids.size:
