@@ -27,6 +27,10 @@ def test_evaluate_default_model_json(tiny_data, tmp_path):
         assert key in figures
     assert figures["nan_or_divergence"] is False
     assert 0.0 < figures["compartment_rmse_mv_median"] < 30.0
+    boot = figures["bootstrap"]
+    assert boot["n_simulations"] == 1 and boot["level"] == 0.95  # one simulation: every resample is itself
+    assert boot["soma_subthreshold_rmse_mv"] == pytest.approx([figures["soma_subthreshold_rmse_mv"]] * 2)
+    assert "less than 120 s swing widely" in proc.stderr
     assert (tmp_path / "figs" / "heatmap.png").is_file()
     assert figures["lfp_contact_y_um"] == list(np.arange(-200.0, 1201.0, 200.0)) and figures["lfp_contact_x_um"] == 50.0
     r, rms = np.array(figures["lfp_r_per_contact"]), np.array(figures["lfp_rms_ratio"])
@@ -68,3 +72,21 @@ def _default():
     from surrogate_cell.model import default_model_path
 
     return default_model_path()
+
+
+def test_bootstrap_intervals_resample_simulations():
+    """Two simulations with soma errors of 1 and 3 mV: resamples hold (1, 1), (1, 3) or (3, 3), so the 95 %
+    interval of the soma RMSE is [1, 3] mV; identical simulations give a point."""
+    from surrogate_cell.training.metrics import BOOTSTRAP_FIGURES, bootstrap_intervals
+
+    true = [np.full((200, 3), -70.0), np.full((200, 3), -70.0)]
+    pred = [true[0] - 1.0, true[1] - 3.0]
+    spikes = [np.array([10.0, 120.0]), np.array([50.0])]
+    ci = bootstrap_intervals(true, pred, spikes, [spikes[0] + 1.0, spikes[1] + 4.0], n_boot=400, seed=1)
+    assert set(BOOTSTRAP_FIGURES) <= set(ci) and ci["n_simulations"] == 2 and ci["n_boot"] == 400
+    assert ci["soma_subthreshold_rmse_mv"] == pytest.approx([1.0, 3.0])
+    assert ci["compartment_rmse_mv_median"] == pytest.approx([1.0, 3.0])
+    assert ci["spike_f1_5ms"] == pytest.approx([1.0, 1.0]) and ci["rate_error"] == pytest.approx([0.0, 0.0])
+    assert ci["spike_f1"][0] == pytest.approx(0.0) and ci["spike_f1"][1] == pytest.approx(1.0)
+    same = bootstrap_intervals([true[0]] * 3, [pred[0]] * 3, [spikes[0]] * 3, [spikes[0]] * 3, n_boot=50)
+    assert same["soma_subthreshold_rmse_mv"] == pytest.approx([1.0, 1.0])

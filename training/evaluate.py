@@ -11,7 +11,7 @@ import torch
 from surrogate_cell.errors import SurrogateCellError
 from surrogate_cell.model import SurrogateModel
 
-from .metrics import evaluate_traces, upward_crossings
+from .metrics import bootstrap_intervals, evaluate_traces, upward_crossings
 
 
 def check_compatible(model: SurrogateModel, dataset) -> None:
@@ -52,8 +52,13 @@ def rest_output(model: SurrogateModel):
     return v[0].numpy(), float(p[0])
 
 
-def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = None) -> dict:
-    """Free-running figures (see :mod:`surrogate_cell.training.metrics`) on ``sims`` of ``dataset``."""
+def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = None, n_boot: int = 1000) -> dict:
+    """Free-running figures (see :mod:`surrogate_cell.training.metrics`) on ``sims`` of ``dataset``.
+
+    ``bootstrap`` holds each headline figure's 95 % interval over ``n_boot``
+    resamples of the simulations (:func:`~surrogate_cell.training.metrics.bootstrap_intervals`;
+    0: none).
+    """
     check_compatible(model, dataset)
     sims = list(range(dataset.n_sims)) if sims is None else list(sims)
     T = dataset.sim_ms if max_ms is None else min(max_ms, dataset.sim_ms)
@@ -69,6 +74,8 @@ def evaluate(model: SurrogateModel, dataset, sims=None, max_ms: int | None = Non
         pred_sp = [upward_crossings(v[:, 0], model.spike_threshold_mV, v_rest[0]) for v in v_pred]
     out = evaluate_traces(true_v, list(v_pred), true_sp, pred_sp, list(prob), dataset.segments.region)
     out["simulated_s"] = len(sims) * T / 1000.0
+    if n_boot > 0:
+        out["bootstrap"] = bootstrap_intervals(true_v, list(v_pred), true_sp, pred_sp, n_boot=n_boot)
     out["_traces"] = {"true_v": true_v, "pred_v": v_pred, "prob": prob, "true_spikes": true_sp,
                       "pred_spikes": pred_sp}
     return out

@@ -14,6 +14,13 @@ Definitions
 * ``rate_error``: |predicted − true| / true mean firing rate (0 if both are 0).
 * ``spike_count_r_100ms``: Pearson r of spike counts in 100 ms bins.
 * ``nan_or_divergence``: any non-finite output or voltage outside [−100, +60] mV.
+
+Uncertainty
+-----------
+:func:`bootstrap_intervals` resamples whole simulations with replacement and
+recomputes the figures on each resample: the spread a held-out set of that
+many simulations carries. Simulations, not time bins, are the independent
+units (each has its own input regime and rates).
 """
 from __future__ import annotations
 
@@ -143,3 +150,90 @@ def upward_crossings(trace: np.ndarray, level: float, initial: float | None = No
     v = np.concatenate([[trace[0] if initial is None else initial], trace]).astype(np.float64)
     up, frac = crossing_fractions(v[:-1], v[1:], level)
     return up + frac
+
+
+#: Figures that :func:`bootstrap_intervals` gives intervals for.
+BOOTSTRAP_FIGURES = ("rate_error", "spike_count_r_100ms", "spike_f1_5ms", "spike_f1", "soma_subthreshold_rmse_mv",
+                     "compartment_rmse_mv_median")
+
+
+def _per_simulation(true_v, pred_v, true_spikes, pred_spikes, soma_row: int, bin_ms: float) -> dict:
+    """Per-simulation sums from which every figure of :data:`BOOTSTRAP_FIGURES` is rebuilt."""
+    clip = SUBTHRESHOLD_CLIP_MV
+    rows = {k: [] for k in ("n_true", "n_pred", "m2", "m5", "soma_sse", "seg_sse", "T", "counts_true",
+                            "counts_pred")}
+    for tv, pv, ts, ps in zip(true_v, pred_v, true_spikes, pred_spikes):
+        pv = np.nan_to_num(np.asarray(pv, dtype=np.float64), nan=0.0, posinf=1e3, neginf=-1e3)
+        tv = np.asarray(tv, dtype=np.float64)
+        ts, ps = np.asarray(ts, dtype=np.float64), np.asarray(ps, dtype=np.float64)
+        edges = np.arange(0.0, len(tv) + 1e-9, bin_ms)
+        rows["n_true"].append(len(ts))
+        rows["n_pred"].append(len(ps))
+        rows["m2"].append(match_spikes(ts, ps, 2.0))
+        rows["m5"].append(match_spikes(ts, ps, 5.0))
+        rows["soma_sse"].append(np.sum((np.minimum(pv[:, soma_row], clip) - np.minimum(tv[:, soma_row], clip)) ** 2))
+        rows["seg_sse"].append(np.sum((pv - tv) ** 2, axis=0))
+        rows["T"].append(len(tv))
+        rows["counts_true"].append(np.histogram(ts, edges)[0])
+        rows["counts_pred"].append(np.histogram(ps, edges)[0])
+    return rows
+
+
+def _f1(m, n_true, n_pred):
+    p = np.where(n_pred > 0, m / np.maximum(n_pred, 1), np.where(n_true == 0, 1.0, 0.0))
+    r = np.where(n_true > 0, m / np.maximum(n_true, 1), np.where(n_pred == 0, 1.0, 0.0))
+    return np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-300), 0.0)
+
+
+def bootstrap_intervals(true_v: list, pred_v: list, true_spikes: list, pred_spikes: list, *, n_boot: int = 1000,
+                        level: float = 0.95, seed: int = 0, soma_row: int = 0, bin_ms: float = 100.0) -> dict:
+    """Percentile bootstrap intervals over simulations of the figures in :data:`BOOTSTRAP_FIGURES`.
+
+    Parameters
+    ----------
+    true_v, pred_v : list of ndarray (T_i, N), mV
+    true_spikes, pred_spikes : list of ndarray, ms from each simulation's start
+    n_boot : int
+        Resamples (each: as many simulations as given, drawn with replacement).
+    level : float
+        Coverage of the interval (0.95: the 2.5th to 97.5th percentile).
+    seed : int
+        Seed of the resampling (the intervals are reproducible).
+
+    Returns
+    -------
+    dict
+        ``{figure: [low, high]}`` plus ``n_simulations``, ``n_boot`` and
+        ``level``. A figure undefined in a resample (a count r without
+        spikes) is left out of that resample's percentile.
+    """
+    per = _per_simulation(true_v, pred_v, true_spikes, pred_spikes, soma_row, bin_ms)
+    n = len(per["T"])
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, n, size=(n_boot, n))
+    weight = np.stack([np.bincount(row, minlength=n) for row in picks]).astype(np.float64)  # (n_boot, sims)
+    total = lambda key: weight @ np.asarray(per[key], dtype=np.float64)  # noqa: E731
+    T = total("T")
+    n_true, n_pred = total("n_true"), total("n_pred")
+    figures = {
+        "rate_error": np.where(n_true > 0, np.abs(n_pred - n_true) / np.maximum(n_true, 1), (n_pred > 0) * 1.0),
+        "spike_f1_5ms": _f1(total("m5"), n_true, n_pred),
+        "spike_f1": _f1(total("m2"), n_true, n_pred),
+        "soma_subthreshold_rmse_mv": np.sqrt(total("soma_sse") / T),
+        "compartment_rmse_mv_median": np.median(np.sqrt((weight @ np.stack(per["seg_sse"])) / T[:, None]), axis=1),
+    }
+    r = np.full(n_boot, np.nan)
+    for b, row in enumerate(picks):  # Pearson r of the pooled 100 ms counts
+        a = np.concatenate([per["counts_true"][i] for i in row])
+        c = np.concatenate([per["counts_pred"][i] for i in row])
+        if a.std() > 0 and c.std() > 0:
+            r[b] = np.corrcoef(a, c)[0, 1]
+    figures["spike_count_r_100ms"] = r
+    tail = 100.0 * (1.0 - level) / 2.0
+    out = {}
+    for name in BOOTSTRAP_FIGURES:
+        values = figures[name][np.isfinite(figures[name])]
+        out[name] = ([float(np.percentile(values, tail)), float(np.percentile(values, 100.0 - tail))]
+                     if values.size else None)
+    out.update({"n_simulations": n, "n_boot": int(n_boot), "level": float(level)})
+    return out

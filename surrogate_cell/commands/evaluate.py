@@ -7,10 +7,18 @@ Figures (see docs/models.md, "Evaluation"): spike precision/recall/F1 at ±2 ms 
 whether the run produced NaN or left [−100, 60] mV. With ``--lfp``, also the
 single-cell LFP of the predicted voltages against that of the true ones (Pearson r
 per contact of a laminar probe beside the cell; no network, same inputs).
+
+Each headline figure comes with a 95 % bootstrap interval over the
+simulations (``bootstrap``): the spread that a held-out set of this size
+carries. Judge a model on at least 120 s (24 simulations of 5 s) that no
+choice was made on; the command says so when the set is smaller.
 """
 from __future__ import annotations
 
 import json
+
+#: Held-out data (s) below which a set is too small to judge a model by.
+MIN_HELDOUT_S = 120.0
 
 EXAMPLES = """
 examples:
@@ -34,6 +42,8 @@ def register(sub, formatter):
                    help="lateral distance of the LFP probe from the soma (µm; contacts at y = -200..1200 µm)")
     p.add_argument("--morphology", metavar="FILE", default=None,
                    help="the model's morphology file, for --lfp (default: the synthetic L5PC)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="resamples of the simulations for the 95 %% intervals (0: none)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run, output_folders=("plot",))
 
@@ -43,9 +53,19 @@ def run(args) -> int:
     from ..model import load
     from ..training.evaluate import evaluate, plot_evaluation, plot_region_swarm, public_figures
 
+    import sys
+
+    from ..errors import SurrogateCellError
+
+    if args.bootstrap < 0:
+        raise SurrogateCellError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     model = load(args.model)
     dataset = Dataset(args.data)
-    result = evaluate(model, dataset, max_ms=args.max_ms)
+    result = evaluate(model, dataset, max_ms=args.max_ms, n_boot=args.bootstrap)
+    if result["simulated_s"] < MIN_HELDOUT_S:
+        print(f"note: {result['simulated_s']:g} s of held-out data in {dataset.n_sims} simulations; figures on "
+              f"less than {MIN_HELDOUT_S:g} s swing widely between sets (see the bootstrap intervals)",
+              file=sys.stderr)
     if args.plot:
         from pathlib import Path
 
@@ -59,7 +79,15 @@ def run(args) -> int:
         figures.update(lfp_fidelity(result, dataset.segments, x_um=args.lfp_x_um, morphology=args.morphology))
     if args.json:
         print(json.dumps(figures))
-    else:
-        for k, v in figures.items():
-            print(f"{k:28s} {v}")
+        return 0
+    intervals = figures.get("bootstrap") or {}
+    for k, v in figures.items():
+        if k == "bootstrap":
+            continue
+        ci = intervals.get(k)
+        shown = f"{v:.4g}" if isinstance(v, float) else v
+        print(f"{k:28s} {shown}" + (f"   [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""))
+    if intervals:
+        print(f"(brackets: {100 * intervals['level']:g} % bootstrap intervals over {intervals['n_simulations']} "
+              f"simulations, {intervals['n_boot']} resamples)")
     return 0
