@@ -1,29 +1,16 @@
 """Build entry point. Metadata lives in pyproject.toml.
 
-The top-level folders ``mod/`` (NMODL) and ``training/`` (training pipeline)
-are shipped inside the package as ``surrogate_cell._mod`` and
-``surrogate_cell.training`` so that no generic top-level name lands in
-site-packages.
+The top-level folder ``mod/`` (the NMODL sources) ships inside the package as
+``surrogate_cell._mod`` so that no generic top-level name lands in
+site-packages. ``training/`` at the top level holds the recipes (shell
+commands) that train the shipped models; the training code itself is the
+subpackage ``surrogate_cell.training``.
 """
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
-    packages=[
-        "surrogate_cell",
-        "surrogate_cell.cells",
-        "surrogate_cell.commands",
-        "surrogate_cell.lfp",
-        "surrogate_cell.data",
-        "surrogate_cell.neuron",
-        "surrogate_cell.netpyne",
-        "surrogate_cell._mod",
-        "surrogate_cell.training",
-    ],
-    package_dir={
-        "surrogate_cell": "surrogate_cell",
-        "surrogate_cell._mod": "mod",
-        "surrogate_cell.training": "training",
-    },
+    packages=find_packages(include=["surrogate_cell", "surrogate_cell.*"]) + ["surrogate_cell._mod"],
+    package_dir={"surrogate_cell._mod": "mod"},
     package_data={"surrogate_cell._mod": ["*.mod"], "surrogate_cell": ["default_model/*.pt"]},
     include_package_data=False,
 )

@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from surrogate_cell.netpyne.column import CELL_POPS, TRACES, ColumnConfig, column_spec, hay_rule
+from surrogate_cell.cli.column import CELL_POPS, TRACES, ColumnConfig, column_spec, hay_rule
 
 LFP_DEPTHS_UM = ColumnConfig().lfp_depths_um
 
@@ -90,9 +91,6 @@ def run(netParams, cfg, label: str, out: Path) -> dict | None:
 
 
 def plot(out: Path, det: dict, sur: dict, duration: float) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     pops = json.loads(str(det["pops"]))
@@ -145,12 +143,9 @@ def plot(out: Path, det: dict, sur: dict, duration: float) -> Path:
 
 def plot_lfp(out: Path, det: dict, sur: dict) -> list:
     """LFP at every contact, detailed vs swapped, and both as laminar heat maps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from surrogate_cell.lfp.plots import plot_laminar_lfp, plot_lfp_comparison
+    from surrogate_cell.plots.lfp import plot_laminar_lfp, plot_lfp_comparison
 
     step = float(det["t"][1] - det["t"][0])
     t = (np.arange(det["lfp"].shape[0]) + 1) * step
@@ -185,6 +180,7 @@ def fidelity(det: dict, sur: dict, duration: float, skip_ms: float) -> dict:
 
 
 def main(argv=None) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # the figures go to files
     args = parse_args(argv)
     if args.cells < 1 or args.duration_ms < 1 or abs(args.duration_ms - round(args.duration_ms)) > 1e-9:
         print("netpyne_column: --cells must be >= 1 and --duration-ms a whole number of ms >= 1", file=sys.stderr)

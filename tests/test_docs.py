@@ -26,7 +26,8 @@ COVERED = {
     ("models.md", 0): "the step interface; run whole by docs/api.md 0",
     ("netpyne.md", 0): "a spec excerpt; swap, recordTraces and recordLFP run in examples/netpyne_column.py "
                        "(tests/test_netpyne_example.py) and tests/test_netpyne_swap.py",
-    ("lfp.md", 1): "the runner's LFP hook; LFPRecorder runs in tests/test_lfp_network.py",
+    ("lfp.md", 1): "LFPRecorder on voltages held by the user; runs in tests/test_lfp_network.py and "
+                   "tests/test_lfp_mpi.py",
     ("lfp.md", 2): "Population.record_lfp; runs in tests/test_lfp_network_runner.py and tests/test_lfp_mpi.py",
     ("lfp.md", 3): "record_detailed_lfp; runs in tests/test_lfp_exactness.py",
     ("lfp.md", 4): "setup_detailed_lfp and fill_netpyne_lfp; run in tests/test_lfp_netpyne.py",

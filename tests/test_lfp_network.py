@@ -7,7 +7,7 @@ import pytest
 from surrogate_cell.cells import HayCell
 from surrogate_cell.lfp import (ElectrodeConfig, LFPRecorder, NetworkLFP, Placement, dipole_potential, laminar_probe,
                                 mea_grid, soma_centre, vmem_to_imem)
-from surrogate_cell.lfp.bench import bench_lfp_overhead
+from surrogate_cell.cli.bench.lfp_step import bench_lfp_overhead
 from surrogate_cell.lfp.lowrank import LowRankLFP, ReadoutLFP, current_basis, relative_error
 
 from .test_lfp_support import drive_synapses, record_run, somatic_spikes
@@ -206,7 +206,7 @@ def test_bench_reports_every_form():
 
 
 def test_plots_from_plain_arrays(tmp_path):
-    from surrogate_cell.lfp.plots import plot_laminar_lfp, plot_lfp_comparison
+    from surrogate_cell.plots.lfp import plot_laminar_lfp, plot_lfp_comparison
 
     t = np.arange(1.0, 101.0)
     truth = np.sin(t / 7.0)[None] * np.linspace(1, 2, 5)[:, None] * 1e-3

@@ -387,7 +387,7 @@ def test_played_netstim_populations(probe_path, tmp_path):
     as NEURON-delivered, on 1 and 2 ranks; the sources keep firing for the interneurons."""
     code = MPI_PRELUDE + S("""
         from surrogate_cell.netpyne import SwapConfig
-        from surrogate_cell.netpyne import column as col
+        from surrogate_cell.cli import column as col
         from surrogate_cell.neuron import get_runner
         rule = col.hay_rule(sys.argv[3])
         netParams, cfg = col.column_spec(rule, col.ColumnConfig(n_l5=4, n_fs=2, duration_ms=120, seed=3,

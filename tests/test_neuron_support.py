@@ -54,7 +54,7 @@ def channels_of(segments):
 
 def export_probe(path, segments):
     """Write the probe model for ``segments`` to ``path``; returns the path."""
-    from training.export import export_model
+    from surrogate_cell.training.export import export_model
 
     seg, kind = channels_of(segments)
     module = ProbeModel(seg, np.where(kind == "exc", 1.0, -1.0), len(segments))
@@ -64,8 +64,8 @@ def export_probe(path, segments):
 
 def export_untrained(path, segments, hidden: int = 16):
     """The real (untrained) MH Surrogate of training/model.py for ``segments``."""
-    from training.export import export_model
-    from training.model import ModelConfig, Surrogate
+    from surrogate_cell.training.export import export_model
+    from surrogate_cell.training.model import ModelConfig, Surrogate
 
     seg, kind = channels_of(segments)
     regions = sorted(set(segments.region))

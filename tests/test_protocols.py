@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from surrogate_cell.protocols import PROTOCOLS, run_protocols, spike_times
+from surrogate_cell.cells.protocols import PROTOCOLS, run_protocols, spike_times
 
 from .conftest import run_cli
 

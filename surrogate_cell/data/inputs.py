@@ -41,7 +41,7 @@ simulation (log-uniform in ``network_exc_rate_hz`` and
 ``network_inh_rate_hz``), each onto a channel of its kind drawn uniformly
 (several sources may share a channel; most channels get none). That is the
 input of ``surrogate-cell bench network``, and close to the NetPyNE column's
-background (``surrogate_cell.netpyne.column``, which puts each source at the
+background (``surrogate_cell.cli.column``, which puts each source at the
 middle of a random section): few channels, each busy, no slow rate profiles.
 
 Times are in ms from the start of the recorded period.

@@ -42,6 +42,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ...errors import NetworkError
+from ...model import default_model_path
+
 INPUT_DELAY_MS = 1.0  # from each background input spike to its delivery
 FORMS = ("detailed_dt0.025", "detailed_dt0.1", "surrogate_cpu", "surrogate_cpu_played", "surrogate_cuda")
 PLAYED_FORMS = ("surrogate_cpu_played", "surrogate_cuda")
@@ -139,8 +142,8 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
     so that forms run for different times get the same input spikes.
     """
     t0 = time.perf_counter()
-    from .._native import import_neuron_quietly
-    from ..model import load
+    from ..._native import import_neuron_quietly
+    from ...model import load
 
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
@@ -154,7 +157,7 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
         h.dt = 0.025 if form == "detailed_dt0.025" else 0.1
         runner = None
     else:
-        from .runner import RunnerConfig, get_runner
+        from ...neuron.runner import RunnerConfig, get_runner
 
         device = "cuda" if form == "surrogate_cuda" else "cpu"
         runner = get_runner(RunnerConfig(device=device, torch_threads=threads))
@@ -260,7 +263,6 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
     """
     import torch
 
-    from ..errors import NetworkError
 
     unknown = set(forms) - set(FORMS)
     if unknown:
@@ -319,7 +321,7 @@ def build_detailed_network(h, model, spec, net, n_cells: int, times, spikes, ids
     the Vectors ``spikes`` (ms) and ``ids`` (cell index). Returns (cells, what
     must stay referenced for the run).
     """
-    from ..cells import HayCell
+    from ...cells import HayCell
 
     seg = model.segments
     cells = [HayCell() for _ in range(n_cells)]
@@ -358,9 +360,7 @@ def build_surrogate_network(h, model, spec, net, n_cells: int, times, *, played:
     ``played``: inputs go to the runner (:func:`play_spikes`); else NEURON
     delivers them. Returns (cells, what must stay referenced for the run).
     """
-    from .cell import SurrogateCell
-    from .connect import connect
-    from .trains import play_spikes
+    from ...neuron import SurrogateCell, connect, play_spikes
 
     seg = model.segments
     cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
@@ -398,7 +398,6 @@ def spikes_digest(ids, times_ms) -> str:
 
 def parse_cell_sizes(text: str) -> list:
     """``'10,100,1000'`` → ``[10, 100, 1000]``; a clear error otherwise."""
-    from ..errors import NetworkError
 
     try:
         cells = [int(c) for c in text.split(",") if c.strip()]
@@ -433,8 +432,6 @@ def _run(args) -> int:
     import json
     import sys
 
-    from ..errors import NetworkError
-    from ..model import default_model_path
 
     cells = parse_cell_sizes(args.cells)
     if (args.ms < 1 or args.detailed_ms < 1 or args.detailed_cells < 1 or args.inputs < 0 or args.recurrent < 0
@@ -442,7 +439,7 @@ def _run(args) -> int:
         raise NetworkError("--ms and --detailed-ms must be >= 1 ms, --detailed-cells >= 1, --inputs, --recurrent "
                            "and --busy >= 0")
     model_path = str(args.model) if args.model else str(default_model_path())
-    _check_model(model_path)
+    check_model(model_path)
     forms = [f.strip() for f in args.forms.split(",") if f.strip()]
     spec = NetworkSpec(cells=1, inputs_per_cell=args.inputs, recurrent_per_cell=args.recurrent, seed=args.seed)
     progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
@@ -477,10 +474,10 @@ def _run(args) -> int:
     return 0
 
 
-def _check_model(model_path: str) -> None:
+def check_model(model_path: str) -> None:
     """The model must exist and be trained on the detailed form's morphology (the synthetic HayCell)."""
-    from ..cells import HayCell
-    from ..model import load
-    from .cell import check_morphology
+    from ...cells import HayCell
+    from ...model import load
+    from ...neuron import check_morphology
 
     check_morphology(load(model_path), HayCell())

@@ -26,7 +26,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .bench import NetworkSpec, build_surrogate_network, draw_network, input_times
+from ...errors import NetworkError
+from ...model import default_model_path
+from .network import NetworkSpec, build_surrogate_network, check_model, draw_network, input_times, parse_cell_sizes
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class ProbeSpec:
 
 def placements(n_cells: int, probe: ProbeSpec) -> list:
     """Soma positions on an annulus around the probe (y = 0), each cell turned about its apical (y) axis."""
-    from ..lfp import Placement
+    from ...lfp import Placement
 
     rng = np.random.default_rng(probe.seed)
     r = rng.uniform(probe.radius_min_um, probe.radius_max_um, n_cells)
@@ -59,10 +61,10 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
              threads: int | None) -> dict:
     """Worker: build the surrogate network, optionally record its LFP, run; wall times in s."""
     t0 = time.perf_counter()
-    from .._native import import_neuron_quietly
-    from ..lfp import laminar_probe
-    from ..model import load
-    from .runner import RunnerConfig, get_runner
+    from ..._native import import_neuron_quietly
+    from ...lfp import laminar_probe
+    from ...model import load
+    from ...neuron.runner import RunnerConfig, get_runner
 
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
@@ -110,10 +112,10 @@ def _in_fresh_process(*args) -> dict:
 
 def untrained_default_model(path) -> str:
     """Export an untrained surrogate of the default architecture (``ModelConfig()``) on the synthetic HayCell."""
-    from ..cells import HayCell
-    from ..training.export import export_model
-    from ..training.model import ModelConfig, Surrogate
-    from ..training.train import REGION_INDEX
+    from ...cells import HayCell
+    from ...training.export import export_model
+    from ...training.model import ModelConfig, Surrogate
+    from ...training.train import REGION_INDEX
 
     seg = HayCell().segments
     dend = np.flatnonzero(np.isin(seg.region, ["basal", "oblique", "trunk", "tuft"]))
@@ -192,9 +194,6 @@ def _run(args) -> int:
     import json
     import sys
 
-    from ..errors import NetworkError
-    from ..model import default_model_path
-    from .bench import _check_model, parse_cell_sizes
 
     cells = parse_cell_sizes(args.cells)
     if args.ms < 1 or args.repeats < 1 or args.contacts < 1 or args.inputs < 0 or args.recurrent < 0:
@@ -207,7 +206,7 @@ def _run(args) -> int:
             model_path = untrained_default_model(os.path.join(tmp, "untrained_default.pt"))
         else:
             model_path = str(args.model) if args.model else str(default_model_path())
-            _check_model(model_path)
+            check_model(model_path)
         fig = bench_lfp(model_path, cells, sim_ms=args.ms, repeats=args.repeats, spec=spec, probe=probe,
                         threads=args.threads, progress=progress)
     if args.untrained:

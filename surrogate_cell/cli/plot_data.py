@@ -22,7 +22,7 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..data.plots import plot_dataset
+    from ..plots.data import plot_dataset
     from ..errors import DataError
 
     if args.traces < 1:

@@ -13,7 +13,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from surrogate_cell.errors import SurrogateCellError
+from ..errors import SurrogateCellError
+from ..plots.models import plot_learning_curve
 
 from .evaluate import calibrate_spike_probability, evaluate, public_figures
 from .export import export_model
@@ -47,8 +48,8 @@ def learning_curve(datasets, heldout, out_dir, seconds, chosen: ModelConfig, tra
     dict
         ``rows`` (one per model and size) and ``table`` (Markdown).
     """
-    from surrogate_cell.data import DatasetUnion
-    from surrogate_cell.model import load
+    from ..data import DatasetUnion
+    from ..model import load
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,30 +94,6 @@ def _table(rows) -> str:
     for r in rows:
         lines.append(f"| {r['model']} | {r['seconds']:g} | " + " | ".join(_fmt(r[k]) for k in FIGURES) + " |")
     return "\n".join(lines)
-
-
-def plot_learning_curve(rows, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    keys = (("spike_f1_5ms", "spike F1 ±5 ms", 0.5), ("spike_count_r_100ms", "spike-count r (100 ms)", 0.9),
-            ("soma_subthreshold_rmse_mv", "soma sub-threshold RMSE (mV)", 2.0),
-            ("compartment_rmse_mv_median", "median compartment RMSE (mV)", 5.0))
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4))
-    for ax, (key, label, floor) in zip(axes, keys):
-        for name in dict.fromkeys(r["model"] for r in rows):
-            pts = [(r["seconds"], r[key]) for r in rows if r["model"] == name and r[key] is not None]
-            if pts:
-                x, y = zip(*pts)
-                ax.plot(x, y, "o-", label=name)
-        ax.axhline(floor, color="k", ls=":", lw=1, label="floor")
-        ax.set(xscale="log", xlabel="training data (simulated s)", title=label)
-    axes[0].legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def default_budget(minutes: float, seed: int = 0, threads: int = 0) -> TrainConfig:

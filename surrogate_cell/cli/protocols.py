@@ -19,7 +19,7 @@ examples:
 
 
 def register(sub, formatter):
-    from ..protocols import PROTOCOLS
+    from ..cells.protocols import PROTOCOLS
 
     p = sub.add_parser("protocols", help="run the Hay 2011 validation protocols on the detailed cell",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
@@ -37,7 +37,8 @@ def run(args) -> int:
     import numpy as np
 
     from ..errors import SurrogateCellError
-    from ..protocols import plot_protocols, run_protocols, spike_times
+    from ..cells.protocols import run_protocols, spike_times
+    from ..plots.protocols import plot_protocols
 
     if not args.out and not args.plot and not args.json:
         raise SurrogateCellError("nothing to do: give --out FILE.npz, --plot DIR or --json")

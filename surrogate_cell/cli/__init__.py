@@ -1,36 +1,28 @@
 """The ``surrogate-cell`` command line.
 
-Each command lives in its own module under ``surrogate_cell.commands`` and
-exposes ``register(subparsers)``, which adds a parser whose ``func(args)``
-runs the command and returns an exit code. Errors a user can cause
+Each command lives in its own module of this package and exposes
+``register(subparsers, formatter)``, which adds a parser whose ``func(args)``
+runs the command and returns an exit code; the benchmarks are the
+subpackage :mod:`.bench`. Command modules import the heavy libraries (NEURON,
+torch, NetPyNE, matplotlib) inside ``run`` only, so that ``--help`` is fast. Errors a user can cause
 (:class:`~surrogate_cell.errors.SurrogateCellError`) are printed as one line,
 ``surrogate-cell: error: ...``, with exit status 2 and no traceback.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
 
-from . import __version__
-from .commands import check_output_paths
-from .errors import SurrogateCellError
+from .. import __version__
+from ..errors import SurrogateCellError
+from . import (bench, build_mechanisms, compare, demo, evaluate, fit_soma, generate, inspect_data, learning_curve,
+               plot_data, protocols, train)
+from .paths import check_output_paths
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = (
-    "surrogate_cell.commands.demo",
-    "surrogate_cell.commands.build_mechanisms",
-    "surrogate_cell.commands.protocols",
-    "surrogate_cell.commands.generate",
-    "surrogate_cell.commands.inspect_data",
-    "surrogate_cell.commands.plot_data",
-    "surrogate_cell.commands.bench",
-    "surrogate_cell.commands.train",
-    "surrogate_cell.commands.fit_soma",
-    "surrogate_cell.commands.evaluate",
-    "surrogate_cell.commands.compare",
-    "surrogate_cell.commands.learning_curve",
-)
+COMMANDS = (demo, build_mechanisms, protocols, generate, inspect_data, plot_data, bench, train, fit_soma, evaluate,
+            compare, learning_curve)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -45,12 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"surrogate-cell {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(name).register(sub, _Formatter)
+    for command in COMMANDS:
+        command.register(sub, _Formatter)
     return parser
 
 
 def main(argv=None) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # figures go to files; no display is assumed
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
@@ -65,7 +58,3 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("surrogate-cell: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from surrogate_cell import __version__
-from surrogate_cell.cells.segments import SegmentTable
-from surrogate_cell.model import FORMAT, FORMAT_VERSION, METADATA_FILE, metadata_digest, params_digest, validate_metadata
+from .. import __version__
+from ..cells.segments import SegmentTable
+from ..model import FORMAT, FORMAT_VERSION, METADATA_FILE, metadata_digest, params_digest, validate_metadata
 
 
 def _jsonable(table: SegmentTable) -> dict:
@@ -73,7 +73,7 @@ def upgrade_model(path: str | Path, out: str | Path) -> Path:
     Version 1 files carry no metadata digest; the parameters are still checked
     against theirs before the metadata are sealed.
     """
-    from surrogate_cell.model import ModelFormatError
+    from ..model import ModelFormatError
 
     extra = {METADATA_FILE: ""}
     try:

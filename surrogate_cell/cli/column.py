@@ -1,4 +1,4 @@
-"""A small cortical column as an ordinary NetPyNE specification (used by the demo and examples).
+"""A small cortical column as an ordinary NetPyNE specification: the demo's network, and the examples'.
 
 L5 pyramidal cells are the project's detailed :class:`~surrogate_cell.cells.HayCell`,
 imported the way NetPyNE users import a cell (``importCellParams`` from a
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..mechanisms import load_mechanisms
 
 #: the populations of neurons (the others are background sources)
 CELL_POPS = ("L5", "FS")
@@ -55,8 +57,9 @@ def hay_rule(folder: str | Path) -> Path:
     path = folder / "l5pc_rule.json"
     if path.is_file():
         return path
-    from netpyne import specs
+    from netpyne import specs  # heavy: only when a rule is built
 
+    load_mechanisms()  # NetPyNE lists NEURON's mechanisms before it imports the cell's file
     folder.mkdir(parents=True, exist_ok=True)
     cell_file = folder / "hay_cell.py"
     cell_file.write_text("from surrogate_cell.cells import HayCell  # the project's detailed L5PC\n")
@@ -68,7 +71,7 @@ def hay_rule(folder: str | Path) -> Path:
 
 def column_spec(rule: str | Path, cc: ColumnConfig):
     """``(netParams, cfg)`` of the column; the pyramidal rule is ``'L5PC'``."""
-    from netpyne import specs
+    from netpyne import specs  # heavy: only when a spec is built
 
     net = specs.NetParams()
     net.sizeX, net.sizeY, net.sizeZ = 300, 1400, 300

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from surrogate_cell.errors import SurrogateCellError
+from ..errors import SurrogateCellError
 
 from .metrics import SUBTHRESHOLD_CLIP_MV
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from surrogate_cell.errors import SurrogateCellError
+from ..errors import SurrogateCellError
 
 from .diversity import diversity
 from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv

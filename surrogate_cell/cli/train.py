@@ -68,7 +68,8 @@ def run(args) -> int:
 
     from ..data import Dataset, DatasetUnion
     from ..errors import SurrogateCellError
-    from ..training.evaluate import calibrate_spike_probability, plot_training_log
+    from ..plots.models import plot_training_log
+    from ..training.evaluate import calibrate_spike_probability
     from ..training.export import export_model
     from ..training.model import ModelConfig
     from ..training.train import TrainConfig, train

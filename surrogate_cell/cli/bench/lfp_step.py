@@ -1,10 +1,9 @@
-"""Per-step cost of the population LFP Σ_c K_c V_c.
+"""``surrogate-cell bench lfp-step``: the cost of one 1 ms step of the population LFP Σ_c K_c V_c.
 
-:func:`bench_lfp_overhead` times one 1 ms step of the LFP for a population,
-in the forms the runner can use, so that the LFP's cost can be reported
-against the surrogate's own step (acceptance: at most +20 % run time).
-Random kernels and voltages of the right shapes are used: the cost does not
-depend on their values.
+:func:`bench_lfp_overhead` times one step of the LFP product for a
+population, in the forms the runner could use, with random kernels and
+voltages of the right shapes (the cost does not depend on their values).
+``bench lfp`` measures the LFP's share of a whole network run.
 """
 from __future__ import annotations
 
@@ -12,7 +11,12 @@ import time
 
 import numpy as np
 
-from .errors import LFPError
+from ...lfp.errors import LFPError
+
+EXAMPLES = """
+examples:
+  surrogate-cell bench lfp-step --cells 1000 --contacts 16 --json
+"""
 
 FORMS = ("numpy_einsum", "numpy_gemv", "torch_gemv", "torch_bmm", "torch_lowrank")
 
@@ -42,12 +46,12 @@ def bench_lfp_overhead(n_cells: int, n_contacts: int, n_segments: int, *, rank: 
     n_cells, n_contacts, n_segments : int
         Population size, electrode contacts, segments per cell.
     rank : int
-        Basis size of the ``torch_lowrank`` form (:mod:`.lowrank`).
+        Basis size of the ``torch_lowrank`` form (:mod:`surrogate_cell.lfp.lowrank`).
     forms : sequence of str
         Any of ``numpy_einsum`` (einsum over K (cells, contacts, segments)),
         ``numpy_gemv`` / ``torch_gemv`` (K as one contacts × cells·segments
-        matrix times the flattened voltages, as :class:`~.network.LFPRecorder`
-        does), ``torch_bmm`` (batched cells × (contacts × segments) products,
+        matrix times the flattened voltages, as the runner's
+        LFP recorder does), ``torch_bmm`` (batched cells × (contacts × segments) products,
         then a sum), ``torch_lowrank`` (V @ P.T then the reduced kernels).
         All in float32; numpy forms run on the CPU.
     device : str
@@ -88,3 +92,32 @@ def bench_lfp_overhead(n_cells: int, n_contacts: int, n_segments: int, *, rank: 
             Vt = torch.from_numpy(V).to(device)
             out[form] = _time(lambda: torch.mv(R, (Vt @ P.T).reshape(-1)), repeats, sync)
     return out
+
+
+def register_bench(sub, formatter) -> None:
+    """Add ``lfp-step`` to ``surrogate-cell bench``."""
+    p = sub.add_parser("lfp-step", help="ms per 1 ms step of the population LFP product, in several forms",
+                       description=__doc__ + EXAMPLES, formatter_class=formatter)
+    p.add_argument("--cells", type=int, default=1000, help="placed cells")
+    p.add_argument("--contacts", type=int, default=16, help="electrode contacts")
+    p.add_argument("--segments", type=int, default=663, help="segments per cell")
+    p.add_argument("--rank", type=int, default=32, help="basis size of the torch_lowrank form")
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    import json
+
+    if min(args.cells, args.contacts, args.segments, args.rank, args.repeats) < 1:
+        raise LFPError("--cells, --contacts, --segments, --rank and --repeats must be >= 1")
+    fig = bench_lfp_overhead(args.cells, args.contacts, args.segments, rank=args.rank, repeats=args.repeats)
+    if args.json:
+        print(json.dumps(fig))
+        return 0
+    print(f"LFP step: {args.cells} cells x {args.contacts} contacts x {args.segments} segments "
+          f"(kernels {fig['kernel_MB']:.1f} MB float32, {fig['torch_threads']} torch threads)")
+    for form in FORMS:
+        print(f"  {form:14s} {fig[form]:8.3f} ms per step")
+    return 0

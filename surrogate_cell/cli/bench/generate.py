@@ -27,11 +27,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from .cellspec import CellSpec
-from .generate import GenerationPlan, generate
-from .inputs import GeneratorConfig, draw_inputs, sim_seed
-from .simulate import SimSettings, Simulator
-from .store import data_digest
+from ...data.cellspec import CellSpec
+from ...data.generate import GenerationPlan, generate
+from ...data.inputs import GeneratorConfig, draw_inputs, sim_seed
+from ...data.simulate import SimSettings, Simulator
+from ...data.store import data_digest
+from ...errors import DataError
+from ..generate import add_cell_arguments, cell_from_args
 
 
 def _bare_neuron(cell: CellSpec, settings: SimSettings, config: GeneratorConfig, sim_ms: int,
@@ -149,7 +151,6 @@ def bench_generate(cell: CellSpec = CellSpec(), *, sims: int = 4, sim_seconds: f
 
 def register_bench(sub, formatter) -> None:
     """Add ``generate`` to ``surrogate-cell bench``."""
-    from ..commands.generate import add_cell_arguments
 
     p = sub.add_parser("generate", help="data generation: overhead over bare NEURON, 1 -> 2 worker speed-up",
                        description=__doc__, formatter_class=formatter)
@@ -168,8 +169,6 @@ def register_bench(sub, formatter) -> None:
 def _run(args) -> int:
     import json
 
-    from ..commands.generate import cell_from_args
-    from ..errors import DataError
 
     if args.sims < 1 or args.workers < 2 or args.repeat < 1:
         raise DataError("--sims and --repeat must be >= 1 and --workers >= 2")

@@ -51,7 +51,8 @@ def register(sub, formatter):
 def run(args) -> int:
     from ..data import Dataset
     from ..model import load
-    from ..training.evaluate import evaluate, plot_evaluation, plot_region_swarm, public_figures
+    from ..plots.models import plot_evaluation, plot_region_swarm
+    from ..training.evaluate import evaluate, public_figures
 
     import sys
 

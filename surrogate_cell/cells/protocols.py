@@ -110,7 +110,7 @@ def run_protocol(cell, protocol: Protocol, settings: RunSettings = RunSettings()
 
 
 def _worker(morphology, names, settings):
-    from .cells import HayCell
+    from .hay import HayCell
 
     cell = HayCell(morphology)
     out = {}
@@ -142,7 +142,7 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
     """
     from tqdm import tqdm
 
-    from .errors import SurrogateCellError
+    from ..errors import SurrogateCellError
 
     names = list(PROTOCOLS) if names is None else list(names)
     unknown = [n for n in names if n not in PROTOCOLS]
@@ -150,13 +150,13 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
         raise SurrogateCellError(f"unknown protocol(s) {unknown}; choose from {list(PROTOCOLS)}")
     if morphology is not None:
         # read it here first, so that a bad file gives one clear error, not a worker traceback
-        from ._native import import_neuron_quietly
-        from .cells.morphology import import_morphology
+        from .._native import import_neuron_quietly
+        from .morphology import import_morphology
 
         import_morphology(morphology, import_neuron_quietly())
     out = {}
     if workers <= 1:
-        from .cells import HayCell
+        from .hay import HayCell
 
         cell = HayCell(morphology)
         bar = tqdm(total=len(names), desc="Hay protocols", unit="protocol", disable=not progress)
@@ -165,7 +165,7 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
             out.update(run_protocol(cell, PROTOCOLS[name], settings))
             bar.update()
     else:
-        from .mechanisms import build_mechanisms
+        from ..mechanisms import build_mechanisms
 
         build_mechanisms()  # compile once, before the workers start
         bar = tqdm(total=len(names), desc="Hay protocols", unit="protocol", disable=not progress)
@@ -185,34 +185,3 @@ def spike_times(traces: dict) -> dict:
     return {k.split("/")[0]: [float(t) for t in v] for k, v in traces.items() if k.endswith("/spike_times")}
 
 
-def plot_protocols(traces: dict, folder: str | Path) -> list[Path]:
-    """One PNG per protocol: soma and dendritic traces (mV) against time (ms)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in dict.fromkeys(k.split("/")[0] for k in traces):
-        soma = traces[f"{name}/soma"]
-        t = np.arange(soma.size) * 0.1
-        fig, ax = plt.subplots(figsize=(8, 3.5))
-        ax.plot(t, soma, color="k", lw=0.8, label="soma")
-        ax.plot(t, traces[f"{name}/apic400"], color="tab:blue", lw=0.8, label="apical 400 µm")
-        ax.plot(t, traces[f"{name}/apic620"], color="tab:red", lw=0.8, label="apical 620 µm")
-        for s in traces[f"{name}/spike_times"]:
-            ax.axvline(s, color="0.8", lw=0.5, zorder=0)
-        if PROTOCOLS[name].tstop_ms <= 600:
-            ax.set_xlim(250, 450)
-        ax.set_xlabel("time (ms)")
-        ax.set_ylabel("V (mV)")
-        ax.set_title(f"{name}: {len(traces[f'{name}/spike_times'])} somatic spikes")
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
-        fig.tight_layout()
-        path = folder / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    return paths

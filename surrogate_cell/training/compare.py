@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .evaluate import evaluate, plot_region_swarm, plot_training_log, public_figures
+from ..plots.models import plot_region_swarm, plot_training_log
+from .evaluate import evaluate, public_figures
 from .export import export_model
 from .metrics import evaluate_traces, upward_crossings
 from .model import ModelConfig, count_parameters
@@ -113,7 +114,7 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
     train_cfg = train_cfg or TrainConfig(seed=seed)
     train_cfg = replace(train_cfg, max_minutes=minutes_each, max_steps=steps_each, patience=10 ** 6)
     rows, per_model = [], {}
-    from surrogate_cell.model import load
+    from ..model import load
 
     for arch in ("mh", "mmoe", "mmoeex"):
         for alpha in (None, lbtw_alpha):

@@ -7,18 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import LFPError
+from ..lfp.errors import LFPError
 
 
 def _pyplot():
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo"):
-        try:
-            matplotlib.use("Agg")
-        except Exception:  # an interactive backend already in use stays
-            pass
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: only when a figure is drawn; the caller's backend stays
 
     return plt
 

@@ -53,7 +53,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from surrogate_cell.model import ignore_sparse_notes
+from ..model import ignore_sparse_notes
 
 ignore_sparse_notes()
 

@@ -1,20 +1,16 @@
 """``surrogate-cell bench``: performance benchmarks, one sub-command each.
 
-Each benchmark lives in its own module, listed in ``BENCHMARKS``, that
-exposes ``register_bench(subparsers, formatter)``; add a module there to add
-a benchmark (e.g. ``network``, ``step``).
+Every benchmark of the project lives in this package, one module each, that
+exposes ``register_bench(subparsers, formatter)``; add a module to
+``BENCHMARKS`` to add a benchmark. Each prints its figures against NEURON (or
+the paper's model) measured in the same run, and ``--json``.
 """
 from __future__ import annotations
 
-import importlib
+from . import generate, lfp, lfp_step, network, step
 
-#: Modules that add a benchmark, in the order ``bench --help`` lists them.
-BENCHMARKS = (
-    "surrogate_cell.data.bench",
-    "surrogate_cell.neuron.bench",
-    "surrogate_cell.neuron.lfp_bench",
-    "surrogate_cell.training.bench",
-)
+#: Benchmark modules, in the order ``bench --help`` lists them.
+BENCHMARKS = (generate, network, lfp, lfp_step, step)
 
 EXAMPLES = """
 examples:
@@ -30,8 +26,8 @@ def register(sub, formatter):
     p = sub.add_parser("bench", help="benchmarks against NEURON or the paper in the same run (generate, network, lfp, step)",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
     benches = p.add_subparsers(title="benchmarks", metavar="BENCHMARK")
-    for name in BENCHMARKS:
-        importlib.import_module(name).register_bench(benches, formatter)
+    for module in BENCHMARKS:
+        module.register_bench(benches, formatter)
 
     def no_benchmark(args) -> int:
         p.print_help()

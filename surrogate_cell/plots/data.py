@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset
+from ..data.dataset import Dataset
 
 #: Region groups of the voltage histograms, in plotting order.
 REGION_GROUPS = ("soma", "basal", "oblique", "trunk", "tuft")
@@ -29,10 +29,7 @@ def plot_dataset(path: str | Path, folder: str | Path, n_traces: int = 3, max_si
     -------
     list of Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

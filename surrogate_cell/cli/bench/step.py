@@ -27,12 +27,12 @@ def _run(args) -> int:
 
     import torch
 
-    from surrogate_cell.model import load
-    from surrogate_cell.neuron.bench import parse_cell_sizes
+    from ...model import load
+    from ...training.compare import step_cost_ms
+    from ...training.model import count_parameters
+    from ...training.reference import PaperTCN
+    from .network import parse_cell_sizes
 
-    from .compare import step_cost_ms
-    from .model import count_parameters
-    from .reference import PaperTCN
 
     if args.threads:
         torch.set_num_threads(args.threads)
