@@ -7,7 +7,7 @@ An exported model is one file written by ``torch.jit.save`` with an extra file
 key                 meaning
 ==================  ============================================================
 format              ``"surrogate_cell.model"``
-format_version      integer; this package reads up to ``FORMAT_VERSION``
+format_version      integer; this package reads up to ``MODEL_FORMAT_VERSION``
 package_version     ``surrogate_cell`` version that wrote it
 arch                ``mh``, ``mmoe``, ``mmoeex`` (or another name)
 dt_ms               the model's step, 1.0 ms
@@ -57,8 +57,8 @@ def ignore_sparse_notes() -> None:
 
 ignore_sparse_notes()
 
-FORMAT = "surrogate_cell.model"
-FORMAT_VERSION = 2  # 2: metadata_sha256 covers the metadata
+MODEL_FORMAT = "surrogate_cell.model"
+MODEL_FORMAT_VERSION = 2  # 2: metadata_sha256 covers the metadata
 METADATA_FILE = "surrogate_cell.json"
 
 
@@ -66,7 +66,7 @@ class ModelFormatError(SurrogateCellError):
     """A model file is missing, corrupt, of another format, or too new."""
 
 
-def params_digest(module) -> str:
+def weights_digest(module) -> str:
     """sha256 over a module's parameters and buffers, in name order, as float32 bytes."""
     digest = hashlib.sha256()
     for name, tensor in sorted(module.state_dict().items()):
@@ -87,7 +87,7 @@ _CHANNEL_KINDS = ("exc", "inh")
 
 
 def validate_metadata(meta: dict, path) -> None:
-    """Check every metadata entry of a version-``FORMAT_VERSION`` model file.
+    """Check every metadata entry of a version-``MODEL_FORMAT_VERSION`` model file.
 
     Raises
     ------
@@ -280,16 +280,16 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
         meta = json.loads(extra[METADATA_FILE] or "{}")
     except json.JSONDecodeError:
         raise ModelFormatError(f"{path}: its metadata is not valid JSON; the file is corrupt") from None
-    if meta.get("format") != FORMAT:
+    if meta.get("format") != MODEL_FORMAT:
         raise ModelFormatError(f"{path} is not a surrogate_cell model (no '{METADATA_FILE}' metadata)")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise ModelFormatError(f"{path}: metadata entry 'format_version' is {version!r}, not an integer; "
                                "the file is corrupt")
-    if version > FORMAT_VERSION:
+    if version > MODEL_FORMAT_VERSION:
         raise ModelFormatError(f"{path} has model format version {version}, newer than this package reads "
-                               f"({FORMAT_VERSION}); upgrade surrogate-cell (pip install -U surrogate-cell)")
-    if version < FORMAT_VERSION:
+                               f"({MODEL_FORMAT_VERSION}); upgrade surrogate-cell (pip install -U surrogate-cell)")
+    if version < MODEL_FORMAT_VERSION:
         raise ModelFormatError(f"{path} has model format version {version}, whose metadata carries no digest; "
                                "re-export it with this version: python -c \"from surrogate_cell.training.export "
                                f"import upgrade_model; upgrade_model('{path}', 'new.pt')\"")
@@ -301,7 +301,7 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
     if meta.get("metadata_sha256") != recorded:
         raise ModelFormatError(f"{path}: metadata do not match their recorded digest; the file is corrupt or "
                                "was edited — re-export the model")
-    if params_digest(module) != meta.get("params_sha256"):
+    if weights_digest(module) != meta.get("params_sha256"):
         raise ModelFormatError(f"{path}: parameters do not match their recorded digest; the file is corrupt")
     validate_metadata(meta, path)
     own = module.state_dict().get("spike_logit_threshold")

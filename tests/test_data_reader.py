@@ -9,7 +9,8 @@ import pytest
 
 from surrogate_cell.cells.segments import SegmentTable
 from surrogate_cell.data import ChannelTable, Dataset, SimInputs, data_digest, table_digest
-from surrogate_cell.data.store import FORMAT_VERSION, PartsDir, assemble, params_digest
+from surrogate_cell.data.format import FORMAT_VERSION, generation_digest
+from surrogate_cell.data.store import PartsDir, assemble
 from surrogate_cell.errors import DataError
 
 from .conftest import run_cli
@@ -55,7 +56,7 @@ def fake_set(folder, chunk_note=""):
         inputs = SimInputs(time_ms=t, channel=c, weight=w, regime=["background", "strong", "silence"][i],
                            seed=1000 + i)
         parts.write_part(i, voltage_mV=volt, spike_times_ms=spikes, inputs=inputs,
-                         params_sha256=params_digest(params),
+                         params_sha256=generation_digest(params),
                          cell_digest=digest)
         truth[i] = (volt, spikes, t, c, w)
     assemble(parts, params, {"seed": 0, "bin_ms": 1.0, "sim_dt_ms": 0.025, "celsius": 34.0, "settle_ms": 500,

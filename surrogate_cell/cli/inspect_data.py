@@ -25,7 +25,7 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..data.store import summary
+    from ..data.dataset import summary
 
     info = summary(args.path, digest=not args.no_digest)
     if args.json:

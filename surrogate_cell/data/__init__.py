@@ -5,7 +5,8 @@
 * :class:`Simulator`, :class:`SimSettings` — one simulation (``simulate``);
 * :class:`GenerationPlan`, :func:`generate` — many simulations, workers or MPI,
   resumable (``generate``);
-* :func:`data_digest`, part files, assembly (``store``);
+* :func:`data_digest`, part files, assembly (``store``); the format's name,
+  version and digests (``format``);
 * :class:`Dataset` — the lazy reader with windows and streaming batches, and
   :class:`DatasetUnion` — several sets of one cell read as one (``dataset``).
 
@@ -16,9 +17,10 @@ from .dataset import Dataset, DatasetUnion, WindowBatch
 from .generate import GenerationPlan, GenerationReport, generate
 from .inputs import REGIMES, ChannelLayout, GeneratorConfig, SimInputs, bin_events, draw_inputs, sim_seed
 from .simulate import SimOutput, SimSettings, Simulator
-from .store import FORMAT, FORMAT_VERSION, data_digest
+from .format import DATASET_FORMAT, FORMAT_VERSION
+from .store import data_digest
 
 __all__ = ["CellSpec", "ChannelTable", "channel_layout", "table_digest", "Dataset", "DatasetUnion", "WindowBatch",
            "GenerationPlan", "GenerationReport", "generate", "REGIMES", "ChannelLayout", "GeneratorConfig",
            "SimInputs", "bin_events", "draw_inputs", "sim_seed", "SimOutput", "SimSettings", "Simulator",
-           "FORMAT", "FORMAT_VERSION", "data_digest"]
+           "DATASET_FORMAT", "FORMAT_VERSION", "data_digest"]

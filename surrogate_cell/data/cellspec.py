@@ -29,6 +29,7 @@ import numpy as np
 
 from ..cells.segments import SegmentTable, section_name, segment_table
 from ..errors import DataError, MorphologyError
+from .format import canonical_json
 
 #: Segment-table regions that carry synapses.
 DENDRITIC_REGIONS = ("basal", "oblique", "trunk", "tuft")
@@ -187,7 +188,6 @@ class CellSpec:
         from ..cells.hay import HayBiophysics
         from ..cells.morphology import SyntheticL5PCParams
         from ..mechanisms import dir_mod_files, source_hash
-        from .store import canonical_json
 
         hay = self.kind == "hay"
         return {

@@ -15,7 +15,8 @@ import numpy as np
 from ..cells.segments import SegmentTable
 from ..errors import DataError
 from .cellspec import ChannelTable
-from .store import FORMAT, FORMAT_VERSION, readable
+from .format import DATASET_FORMAT, FORMAT_VERSION, readable
+from .store import data_digest
 
 
 class WindowBatch(NamedTuple):
@@ -90,7 +91,7 @@ class Dataset:
 
     def _open_tables(self) -> None:
         a = self._f.attrs
-        if a.get("format") != FORMAT:
+        if a.get("format") != DATASET_FORMAT:
             raise DataError(f"{self.path} is not a surrogate_cell data set (format attribute missing)")
         version = a.get("format_version")
         if version is None or np.ndim(version) or int(version) != FORMAT_VERSION:
@@ -153,8 +154,6 @@ class Dataset:
     def digest(self) -> str:
         """Content digest of the file (as ``surrogate-cell inspect`` prints it); computed once."""
         if getattr(self, "_digest", None) is None:
-            from .store import data_digest
-
             self._digest = data_digest(self.path)
         return self._digest
 
@@ -362,3 +361,35 @@ class DatasetUnion:
         """As :meth:`Dataset.window`."""
         ds, s = self._locate(sim)
         return ds.window(s, start_ms, length_ms)
+
+
+def summary(path: str | Path, digest: bool = True) -> dict:
+    """What ``surrogate-cell inspect`` reports: sizes, spike count, rates and the digest.
+
+    Raises
+    ------
+    DataError
+        ``path`` is missing or not a data set.
+    """
+    with Dataset(path) as ds, readable(path, "a table"):
+        rates = ds.rate_hz
+        out = {
+            "path": str(path),
+            "format_version": int(ds.attrs["format_version"]),
+            "n_simulations": ds.n_sims,
+            "sim_ms": ds.sim_ms,
+            "simulated_seconds": ds.n_sims * ds.sim_ms / 1000.0,
+            "n_segments": ds.n_segments,
+            "n_channels": ds.n_channels,
+            "n_somatic_spikes": int(ds._spike_off[-1]),
+            "n_events": int(ds._f["events/offsets"][-1]),
+            "rate_hz": {"mean": float(rates.mean()), "median": float(np.median(rates)),
+                        "min": float(rates.min()), "max": float(rates.max())},
+            "regimes": {str(r): int((ds.regime == r).sum()) for r in sorted(set(ds.regime))},
+            "seed": int(ds.attrs["seed"]),
+            "cell": ds.attrs["cell"],
+            "cell_digest": ds.cell_digest,
+        }
+    if digest:
+        out["digest"] = data_digest(path)
+    return out

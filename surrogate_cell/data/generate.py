@@ -30,7 +30,8 @@ from ..errors import DataError, SurrogateCellError
 from .cellspec import CellSpec
 from .inputs import GeneratorConfig, draw_inputs, sim_seed
 from .simulate import SimSettings, Simulator
-from .store import FORMAT_VERSION, PartsDir, assemble, canonical_json, existing_status, params_digest
+from .format import FORMAT_VERSION, canonical_json, generation_digest
+from .store import PartsDir, assemble, existing_status
 
 
 def _whole_ms(seconds: float, what: str) -> int:
@@ -93,7 +94,7 @@ class GenerationPlan:
 
     @property
     def params_sha256(self) -> str:
-        return params_digest(self.params)
+        return generation_digest(self.params)
 
     def attrs(self) -> dict:
         """Root attributes of the HDF5 file besides those :func:`assemble` sets."""

@@ -11,7 +11,6 @@ described in ``docs/dataset.md``.
 """
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
@@ -23,40 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-
-FORMAT = "surrogate_cell.dataset"
-FORMAT_VERSION = 1
-#: Time extent of one HDF5 chunk of voltages and inputs (ms).
-CHUNK_MS = 250
-#: Arrays hashed by :func:`data_digest`, in this order (``segments/*`` sorted by name).
-DIGEST_ARRAYS = ("segments/*", "channels/segment", "channels/kind", "channels/reversal_mV",
-                 "voltage_mV", "inputs", "spikes/times_ms", "spikes/offsets",
-                 "events/time_ms", "events/channel", "events/weight", "events/offsets",
-                 "sims/seed", "sims/regime", "sims/rate_hz")
-
-
-@contextlib.contextmanager
-def readable(path, what: str):
-    """Turn HDF5's read failures inside the block (a damaged chunk or a missing array) into one :class:`DataError`."""
-    try:
-        yield
-    except KeyError as exc:
-        raise DataError(f"{path} lacks {what} ({exc.args[0] if exc.args else exc}); it is not a complete "
-                        "surrogate_cell data set: generate it again") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read {what} ({exc}); the file is damaged: copy it again or "
-                        "generate it again") from None
-
-
-def canonical_json(obj) -> str:
-    """JSON with sorted keys and no spaces: equal parameters give equal text."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
-def params_digest(params: dict) -> str:
-    """sha256 (hex) of the canonical JSON of a parameter dictionary."""
-    return hashlib.sha256(canonical_json(params).encode()).hexdigest()
-
+from .format import (CHUNK_MS, DATASET_FORMAT, DIGEST_ARRAYS, FORMAT_VERSION, canonical_json, generation_digest,
+                     readable)
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     keys = sorted(set(a) | set(b))
@@ -149,7 +116,7 @@ class PartsDir:
                     f"{self.path} holds simulations made with different parameters ({diff}); rerun with "
                     f"the parameters it was started with, or remove {self.path} to start afresh")
         else:
-            text = json.dumps({"params": params, "params_sha256": params_digest(params)}, indent=1, sort_keys=True)
+            text = json.dumps({"params": params, "params_sha256": generation_digest(params)}, indent=1, sort_keys=True)
             tmp = self.manifest.with_name(".params.json.tmp")
             tmp.write_text(text)
             os.replace(tmp, self.manifest)
@@ -279,7 +246,7 @@ def existing_status(out: Path, params: dict) -> str:
     except OSError:
         raise DataError(f"{out} exists and is not an HDF5 file; refusing to overwrite it: "
                         "choose another --out or remove it") from None
-    if fmt != FORMAT or old is None:
+    if fmt != DATASET_FORMAT or old is None:
         raise DataError(f"{out} exists and is not a surrogate_cell data set; refusing to overwrite it: "
                         "choose another --out or remove it")
     old = json.loads(old)
@@ -329,7 +296,7 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
     from .inputs import bin_events
 
     n, sim_ms = int(params["n_sims"]), int(params["sim_ms"])
-    psha = params_digest(params)
+    psha = generation_digest(params)
     cell = parts.read_cell()
     n_seg = len(cell["segments"]["x"])
     n_ch = len(cell["channels"]["segment"])
@@ -337,7 +304,7 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
     parts.assembly.unlink(missing_ok=True)
     with h5py.File(parts.assembly, "w") as f:
         root = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "n_simulations": n, "sim_ms": sim_ms,
+            "format": DATASET_FORMAT, "format_version": FORMAT_VERSION, "n_simulations": n, "sim_ms": sim_ms,
             "versions": canonical_json(versions()), "cell_digest": cell["cell_digest"],
             "cell": canonical_json({**cell["description"], "n_segments": n_seg, "n_channels": n_ch}),
             "params": canonical_json(params), "params_sha256": psha,
@@ -432,37 +399,3 @@ def data_digest(path: str | Path) -> str:
                 for block in _digest_blocks(ds, per_block):
                     digest.update(np.ascontiguousarray(block, dtype=dtype).tobytes())
     return digest.hexdigest()
-
-
-def summary(path: str | Path, digest: bool = True) -> dict:
-    """What ``surrogate-cell inspect`` reports: sizes, spike count, rates and the digest.
-
-    Raises
-    ------
-    DataError
-        ``path`` is missing or not a data set.
-    """
-    from .dataset import Dataset
-
-    with Dataset(path) as ds, readable(path, "a table"):
-        rates = ds.rate_hz
-        out = {
-            "path": str(path),
-            "format_version": int(ds.attrs["format_version"]),
-            "n_simulations": ds.n_sims,
-            "sim_ms": ds.sim_ms,
-            "simulated_seconds": ds.n_sims * ds.sim_ms / 1000.0,
-            "n_segments": ds.n_segments,
-            "n_channels": ds.n_channels,
-            "n_somatic_spikes": int(ds._spike_off[-1]),
-            "n_events": int(ds._f["events/offsets"][-1]),
-            "rate_hz": {"mean": float(rates.mean()), "median": float(np.median(rates)),
-                        "min": float(rates.min()), "max": float(rates.max())},
-            "regimes": {str(r): int((ds.regime == r).sum()) for r in sorted(set(ds.regime))},
-            "seed": int(ds.attrs["seed"]),
-            "cell": ds.attrs["cell"],
-            "cell_digest": ds.cell_digest,
-        }
-    if digest:
-        out["digest"] = data_digest(path)
-    return out

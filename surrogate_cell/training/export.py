@@ -10,7 +10,10 @@ import torch
 
 from .. import __version__
 from ..cells.segments import SegmentTable
-from ..model import FORMAT, FORMAT_VERSION, METADATA_FILE, metadata_digest, params_digest, validate_metadata
+from ..model import METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, metadata_digest, validate_metadata, weights_digest
+from .model import ModelConfig
+from .train import build_model
+from .weights import load_compatible
 
 
 def _jsonable(table: SegmentTable) -> dict:
@@ -35,8 +38,8 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
                          f"{float(torch.sigmoid(own))}; leave it unset")
     scripted = torch.jit.script(model)
     meta = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_FORMAT_VERSION,
         "package_version": __version__,
         "arch": arch,
         "config": config or {},
@@ -49,7 +52,7 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
         "channels": {"segment": np.asarray(channel_segment).tolist(), "kind": np.asarray(channel_kind).tolist()},
         "cell_digest": segments.digest(),
         "data_digest": data_digest,
-        "params_sha256": params_digest(scripted),
+        "params_sha256": weights_digest(scripted),
         "torch_version": torch.__version__,
     }
     meta.update(extra or {})
@@ -81,42 +84,19 @@ def upgrade_model(path: str | Path, out: str | Path) -> Path:
         meta = json.loads(extra[METADATA_FILE])
     except Exception as exc:
         raise ModelFormatError(f"{path} is not a readable surrogate model ({type(exc).__name__})") from None
-    if meta.get("format") != FORMAT or meta.get("params_sha256") != params_digest(module):
+    if meta.get("format") != MODEL_FORMAT or meta.get("params_sha256") != weights_digest(module):
         raise ModelFormatError(f"{path}: not a surrogate_cell model, or its parameters do not match their digest")
-    meta["format_version"] = FORMAT_VERSION
+    meta["format_version"] = MODEL_FORMAT_VERSION
     meta.pop("metadata_sha256", None)
     return _write(module, meta, Path(out))
-
-
-# parameters added to the model after files were first exported, which older files lack: their zeros leave
-# an older model's outputs unchanged
-ADDED_SINCE_V1 = ("soma_fit_w", "soma_fit_slots", "soma_fit_b", "soma_rows", "local.sum_crow", "local.sum_col",
-                  "local.sum_val", "local.rsec_crow", "local.rsec_col", "local.rsec_w", "local.exc_rows",
-                  "local.inh_rows", "local.own_w")
-# structural buffers of older files that the model no longer has (derived from the cell, never learned)
-REMOVED_SINCE_V1 = ("local.csr_crow", "local.csr_col", "local.csr_own", "local.csr_sec")
-
-
-def load_weights(model: torch.nn.Module, weights: dict) -> None:
-    """``model.load_state_dict(weights)``, strict except for :data:`ADDED_SINCE_V1`, taken from ``model``,
-    and :data:`REMOVED_SINCE_V1`, dropped."""
-    own = model.state_dict()
-    weights = {k: v for k, v in weights.items() if k not in REMOVED_SINCE_V1}
-    for key in ADDED_SINCE_V1:
-        if key in own and key not in weights:
-            weights[key] = own[key]
-    model.load_state_dict(weights)
 
 
 def training_model(exported, dataset):
     """The trainable :class:`~surrogate_cell.training.model.Surrogate` of an exported model: same weights,
     Python code (the inverse of :func:`export_model`). ``dataset`` must be of the model's cell."""
-    from .model import ModelConfig
-    from .train import build_model
-
     saved = exported.metadata["config"]["model"]
     cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
     weights = exported.module.state_dict()
     model = build_model(dataset, ModelConfig(**cfg), weights["v_mean"].numpy(), weights["v_std"].numpy())
-    load_weights(model, weights)
+    load_compatible(model, weights)
     return model

@@ -23,6 +23,7 @@ from ..errors import SurrogateCellError
 from .diversity import diversity
 from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv
 from .model import ModelConfig, Surrogate, count_parameters
+from .weights import load_weights_file
 
 REGION_INDEX = {"soma": 0, "axon": 1, "basal": 2, "oblique": 3, "trunk": 4, "tuft": 5}
 
@@ -189,7 +190,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
     model = build_model(dataset, model_cfg, v_mean, v_std)
     ckpt = out / "checkpoint.pt"
     if cfg.init_from is not None and not ckpt.exists():
-        load_weights(model, cfg.init_from)
+        load_weights_file(model, cfg.init_from)
     if not spec_path.exists():
         out.mkdir(parents=True, exist_ok=True)
         spec_path.write_text(json.dumps(run_spec, indent=1))
@@ -338,25 +339,6 @@ def validation_batch(dataset, sims, cfg: TrainConfig):
         x, v, sp = dataset.window(int(s), 0, L)
         xs.append(x), vs.append(v), ss.append(sp)
     return torch.from_numpy(np.stack(xs)).float(), torch.from_numpy(np.stack(vs)).float(), ss
-
-
-def load_weights(model: Surrogate, path) -> None:
-    """Start from the weights of another run of the same model (fine-tuning)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SurrogateCellError(f"--init-from {path}: no such file; give a run's best.pt or checkpoint.pt")
-    saved = torch.load(path, weights_only=False)
-    weights = saved.get("model", saved) if isinstance(saved, dict) else None
-    if not isinstance(weights, dict):
-        raise SurrogateCellError(f"--init-from {path} holds no weights; give a run's best.pt or checkpoint.pt")
-    from .export import load_weights as load_compatible
-
-    try:
-        load_compatible(model, weights)
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[-1].strip()
-        raise SurrogateCellError(f"--init-from {path} was trained with another model configuration or data "
-                                 f"({first}); give the same model options as that run") from None
 
 
 def soma_subthreshold_sq_err(model: Surrogate, pred_z: torch.Tensor, true_z: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,44 @@
+"""Weights into a model: across model versions, and from a run's checkpoint file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import SurrogateCellError
+
+# parameters added to the model after files were first exported, which older files lack: their zeros leave
+# an older model's outputs unchanged
+ADDED_SINCE_V1 = ("soma_fit_w", "soma_fit_slots", "soma_fit_b", "soma_rows", "local.sum_crow", "local.sum_col",
+                  "local.sum_val", "local.rsec_crow", "local.rsec_col", "local.rsec_w", "local.exc_rows",
+                  "local.inh_rows", "local.own_w")
+# structural buffers of older files that the model no longer has (derived from the cell, never learned)
+REMOVED_SINCE_V1 = ("local.csr_crow", "local.csr_col", "local.csr_own", "local.csr_sec")
+
+
+def load_compatible(model: torch.nn.Module, weights: dict) -> None:
+    """``model.load_state_dict(weights)``, strict except for :data:`ADDED_SINCE_V1`, taken from ``model``,
+    and :data:`REMOVED_SINCE_V1`, dropped."""
+    own = model.state_dict()
+    weights = {k: v for k, v in weights.items() if k not in REMOVED_SINCE_V1}
+    for key in ADDED_SINCE_V1:
+        if key in own and key not in weights:
+            weights[key] = own[key]
+    model.load_state_dict(weights)
+
+
+def load_weights_file(model: torch.nn.Module, path) -> None:
+    """Start from the weights of another run of the same model (fine-tuning)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SurrogateCellError(f"--init-from {path}: no such file; give a run's best.pt or checkpoint.pt")
+    saved = torch.load(path, weights_only=False)
+    weights = saved.get("model", saved) if isinstance(saved, dict) else None
+    if not isinstance(weights, dict):
+        raise SurrogateCellError(f"--init-from {path} holds no weights; give a run's best.pt or checkpoint.pt")
+    try:
+        load_compatible(model, weights)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[-1].strip()
+        raise SurrogateCellError(f"--init-from {path} was trained with another model configuration or data "
+                                 f"({first}); give the same model options as that run") from None
