@@ -3,16 +3,15 @@ that runs as a cell in NEURON and NetPyNE networks.
 
 >>> import surrogate_cell
 >>> model = surrogate_cell.load()          # the shipped default surrogate of the synthetic Hay L5PC
+
+The subpackages follow the data flow: ``cells`` (the detailed cell) →
+``data`` (training data) → ``training`` (models, export) → ``model`` (an
+exported model) → ``neuron`` / ``netpyne`` (the surrogate in networks) →
+``lfp`` (the network LFP); ``plots`` draws, ``cli`` is the command line.
 """
 
 __version__ = "0.1.0"
 
+from .model import SurrogateModel, load  # noqa: E402  (after __version__, which the training code reads)
 
-def load(path=None, device: str = "cpu"):
-    """Load an exported surrogate; ``path=None`` gives the model shipped with the package.
-
-    See :func:`surrogate_cell.model.load`.
-    """
-    from .model import load as _load
-
-    return _load(path, device=device)
+__all__ = ["load", "SurrogateModel", "__version__"]

@@ -39,11 +39,11 @@ def captured_native_output():
 def import_neuron_quietly():
     """``from neuron import h`` without NEURON's no-display warning; returns ``h``."""
     if "neuron" in sys.modules:
-        from neuron import h
+        from neuron import h  # NEURON: only where a simulation is built
 
         return h
     with captured_native_output() as text:
-        from neuron import h
+        from neuron import h  # NEURON: only where a simulation is built
     rest = [ln for ln in text[0].splitlines() if ln.strip() and ln.strip() not in _IMPORT_NOISE]
     if rest:
         print("\n".join(rest), file=sys.stderr)

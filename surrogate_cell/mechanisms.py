@@ -31,10 +31,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from importlib import metadata
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
+from ._native import import_neuron_quietly
 from .errors import MechanismBuildError
 
 #: A mechanism that every build defines; its presence in ``h`` means loaded.
@@ -75,7 +75,7 @@ def cache_root() -> Path:
 
 def build_key(files: list[Path] | None = None) -> str:
     """Cache key: NEURON version, machine architecture and source hash."""
-    import neuron
+    import neuron  # NEURON: only where a simulation is built
 
     return f"nrn{neuron.__version__}-{platform.machine()}-{source_hash(files)}"
 
@@ -295,7 +295,7 @@ def load_mod_dir(path: str | Path) -> Path | None:
     Path or None
         The library loaded now, or None where its mechanisms were there already.
     """
-    from neuron import h
+    from neuron import h  # NEURON: only where a simulation is built
 
     names = mechanism_names(dir_mod_files(path))
     present = [n for n in names if hasattr(h, n)]
@@ -326,8 +326,6 @@ def load_mechanisms() -> Path | None:
     Path or None
         The library loaded now, or None where they were loaded already.
     """
-    from ._native import import_neuron_quietly
-
     h = import_neuron_quietly()
     if hasattr(h, SENTINEL_MECHANISM):
         return None

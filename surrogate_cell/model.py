@@ -13,6 +13,10 @@ arch                ``mh``, ``mmoe``, ``mmoeex`` (or another name)
 dt_ms               the model's step, 1.0 ms
 spike_threshold_mV  somatic threshold the detailed cell's spikes were counted at
 spike_probability   probability above which a step emits a spike
+spike_rule          ``probability`` (the model's own spike mechanism) or ``threshold``
+linear_readout      optional: true where the voltages are an exact linear readout
+                    of a few features (the module then has ``linear_readout()``
+                    and ``readout_features(state)``)
 segments            the segment table (lists), rows = voltage outputs
 channels            ``segment`` (row per channel) and ``kind`` (``exc``/``inh``)
 cell_digest         sha256 of the segment table of the cell it was trained on
@@ -36,6 +40,7 @@ import json
 import math
 import warnings
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +133,8 @@ def validate_metadata(meta: dict, path) -> None:
     p = number("spike_probability", 0.0, 1.0)
     if p in (0.0, 1.0):
         bad("spike_probability", f"is {p!r}; it must lie strictly between 0 and 1")
+    if not isinstance(meta.get("linear_readout", False), bool):
+        bad("linear_readout", f"is {meta.get('linear_readout')!r}, not true or false")
     if meta.get("spike_rule") not in _SPIKE_RULES:
         bad("spike_rule", f"is {meta.get('spike_rule')!r}, not one of {_SPIKE_RULES}")
     hexdigest("params_sha256")
@@ -217,6 +224,18 @@ class SurrogateModel:
     def init_state(self, batch: int):
         return self.module.init_state(batch)
 
+    def linear_readout(self):
+        """``(A, b)``, A (segments, r) and b (segments,) in mV, where the voltages are ``z @ A.T + b`` for the
+        features z = :meth:`readout_features` of the state after a step (metadata ``linear_readout``); else None."""
+        if not self.metadata.get("linear_readout"):
+            return None
+        A, b = self.module.linear_readout()
+        return A.detach().double().cpu().numpy(), b.detach().double().cpu().numpy()
+
+    def readout_features(self, state):
+        """z (batch, r) from the model's state after a step (torch, on the model's device)."""
+        return self.module.readout_features(state)
+
     def step(self, inputs, state):
         """One 1 ms step; see the module docstring."""
         return self.module.step(inputs, state)
@@ -228,7 +247,7 @@ class SurrogateModel:
 
 def check_device(device: str) -> None:
     """Raise :class:`DeviceUnavailableError` where ``device`` cannot be used."""
-    import torch
+    import torch  # heavy (torch): only when a model runs
 
     if device != "cpu" and not device.startswith("cuda"):
         raise DeviceUnavailableError(f"device {device!r} is not one a surrogate runs on; use 'cpu' or 'cuda' "
@@ -261,7 +280,7 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
     DeviceUnavailableError
         ``device`` is not usable on this machine.
     """
-    import torch
+    import torch  # heavy (torch): only when a model runs
 
     check_device(device)
 
@@ -316,8 +335,6 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
 
 def default_model_path() -> Path:
     """The model shipped inside the package."""
-    from importlib import resources
-
     path = Path(str(resources.files("surrogate_cell") / "default_model" / "l5pc_synthetic.pt"))
     if not path.is_file():
         raise ModelFormatError("this installation ships no default model yet; pass the path of a model "

@@ -2,7 +2,7 @@
 import sys
 from pathlib import Path
 
-from .conftest import assert_one_error_line, run_cli
+from tests.helpers import assert_one_error_line, run_cli
 
 
 def test_missing_morphology(tmp_path):

@@ -7,8 +7,7 @@ import h5py
 import pytest
 
 from surrogate_cell.data.store import PartsDir
-
-from .conftest import assert_one_error_line, run_cli
+from tests.helpers import assert_one_error_line, run_cli
 
 TINY = ("--seconds", "0.05", "--sim-seconds", "0.05", "--settle-ms", "10", "--workers", "1", "--no-progress")
 

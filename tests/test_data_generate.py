@@ -17,9 +17,8 @@ import h5py
 import numpy as np
 import pytest
 
-from surrogate_cell.data import bin_events
-
-from .conftest import run_cli
+from surrogate_cell.data.inputs import bin_events
+from tests.helpers import run_cli
 
 ARGS = ("--seconds", "0.6", "--sim-seconds", "0.2", "--settle-ms", "100", "--seed", "7", "--no-progress")
 
@@ -142,7 +141,9 @@ def test_recording_convention_on_the_detailed_cell(tmp_path):
     """One event at 12.3 ms (weight 0.7): voltage[11] (t = 12 ms) is untouched, voltage[12] (t = 13 ms) moved."""
     code = r"""
 import json, numpy as np
-from surrogate_cell.data import CellSpec, SimInputs, SimSettings, Simulator
+from surrogate_cell.data import CellSpec, SimSettings
+from surrogate_cell.data.inputs import SimInputs
+from surrogate_cell.data.simulate import Simulator
 sim = Simulator(CellSpec(), SimSettings(settle_ms=50))
 c = 0
 seg = int(sim.cell.channels.segment[c])

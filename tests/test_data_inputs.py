@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from surrogate_cell.data import REGIMES, ChannelLayout, GeneratorConfig, bin_events, draw_inputs, sim_seed
+from surrogate_cell.data import REGIMES, GeneratorConfig
+from surrogate_cell.data.inputs import ChannelLayout, bin_events, draw_inputs, sim_seed
 from surrogate_cell.errors import DataError
 
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from surrogate_cell.cells.segments import SegmentTable
-from surrogate_cell.data import ChannelTable, Dataset, SimInputs, data_digest, table_digest
+from surrogate_cell.data import Dataset, data_digest
+from surrogate_cell.data.cellspec import ChannelTable, table_digest
 from surrogate_cell.data.format import FORMAT_VERSION, generation_digest
+from surrogate_cell.data.inputs import SimInputs
 from surrogate_cell.data.store import PartsDir, assemble
 from surrogate_cell.errors import DataError
-
-from .conftest import run_cli
+from tests.helpers import run_cli
 
 N_SIMS, SIM_MS = 3, 300
 

@@ -8,8 +8,7 @@ import numpy as np
 
 from surrogate_cell.cells import synthetic_l5pc_swc
 from surrogate_cell.mechanisms import build_mod_dir, dir_build_key
-
-from .conftest import assert_one_error_line, run_cli
+from tests.helpers import assert_one_error_line, run_cli
 
 TEMPLATE = r"""
 begintemplate SCTestCell

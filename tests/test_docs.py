@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 CASES = [("api.md", 0), ("neuron.md", 0), ("neuron.md", 1), ("lfp.md", 0), ("netpyne.md", 1)]
 

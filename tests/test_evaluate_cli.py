@@ -7,8 +7,7 @@ import pytest
 from surrogate_cell.cells import HayCell, SyntheticL5PCParams
 from surrogate_cell.training.export import export_model
 from surrogate_cell.training.model import ModelConfig, Surrogate
-
-from .conftest import assert_one_error_line, generate_small, run_cli
+from tests.helpers import assert_one_error_line, generate_small, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ at finitialize); it runs in a subprocess because a failure is an abort.
 """
 from __future__ import annotations
 
-from .conftest import run_script_result
+from tests.helpers import run_script_result
 
 SCRIPT = r'''
 import gc

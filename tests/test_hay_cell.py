@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from surrogate_cell.cells import REGIONS, HayCell, nseg_rule, synthetic_l5pc_swc
+from surrogate_cell.cells import HayCell, synthetic_l5pc_swc
+from surrogate_cell.cells.hay import nseg_rule
+from surrogate_cell.cells.segments import REGIONS
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 
 from surrogate_cell.cells import HayCell
 from surrogate_cell.errors import SurrogateCellError
-from surrogate_cell.lfp import (DetailedLFPRecorder, ElectrodeConfig, ElectrodeError, LFPError, LFPRecorder,
-                                NetworkLFP, Placement, TransformError, laminar_probe, mea_grid, soma_centre,
-                                soma_radius, vmem_to_imem)
+from surrogate_cell.lfp import (DetailedLFPRecorder, ElectrodeConfig, ElectrodeError, LFPError, LFPRecorder, NetworkLFP,
+                                Placement, TransformError, laminar_probe, mea_grid, vmem_to_imem)
+from surrogate_cell.lfp.network import soma_centre, soma_radius
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +100,22 @@ def test_bad_shapes_of_T_V_and_placements(cell_T):
         Placement(anchor="centre")
     with pytest.raises(LFPError, match="without dipole=True"):
         lfp.dipole_kernels
-    rec = LFPRecorder(lfp, 3)
-    with pytest.raises(LFPError, match="V must have shape"):
-        rec.record(0, np.zeros((2, 5)))
-    with pytest.raises(LFPError, match="outside 0..2"):
-        rec.record(3, np.zeros((1, len(cell.segments))))
+    import torch
+
+    rec = LFPRecorder(lfp.n_contacts)
+    with pytest.raises(LFPError, match="kernels must be"):
+        rec.add_group(lfp.kernels[:, :1])
+    with pytest.raises(LFPError, match="one voltage row per placed cell"):
+        rec.add_group(lfp.kernels, rows=[0, 1])
+    group = rec.add_group(lfp.kernels)
+    rec.start(10)
+    with pytest.raises(LFPError, match="voltages must be"):
+        rec.record(10, group, torch.zeros((1, 5)))
+    with pytest.raises(LFPError, match="before the run's start"):
+        rec.record(9, group, torch.zeros((1, len(cell.segments))))
+        rec.flush()
+    with pytest.raises(LFPError, match="dtype must be one of"):
+        LFPRecorder(3, dtype="float16")
 
 
 def test_soma_as_point_needs_the_soma_first(cell_T):
@@ -120,7 +131,7 @@ def test_unknown_transform_method_and_non_cell(cell_T):
     cell, _ = cell_T
     with pytest.raises(TransformError, match="unknown method 'exact'"):
         vmem_to_imem(cell, "exact")
-    from surrogate_cell.lfp import vmem_to_imem_neuron
+    from surrogate_cell.lfp.transform import vmem_to_imem_neuron
 
     with pytest.raises(TransformError, match="is not a cell"):
         vmem_to_imem_neuron(object())

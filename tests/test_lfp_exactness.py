@@ -11,10 +11,10 @@ import pytest
 from surrogate_cell.cells import HayCell
 from surrogate_cell.cells.segments import segment_table
 from surrogate_cell.lfp import (ElectrodeConfig, NetworkLFP, TransformError, laminar_probe, record_detailed_lfp,
-                                soma_centre, vmem_to_imem, vmem_to_imem_for, vmem_to_imem_lfpy,
-                                vmem_to_imem_neuron)
-
-from .test_lfp_support import CELL1, drive_synapses, record_run, somatic_spikes
+                                vmem_to_imem, vmem_to_imem_for)
+from surrogate_cell.lfp.network import soma_centre
+from surrogate_cell.lfp.transform import vmem_to_imem_lfpy, vmem_to_imem_neuron
+from tests.helpers import CELL1, drive_synapses, record_run, somatic_spikes
 
 CONTACTS = np.array([[40.0, 0.0, 0.0], [0.0, 300.0, 40.0], [-60.0, 800.0, 0.0], [100.0, -100.0, 20.0],
                      [0.0, 1200.0, 50.0]])

@@ -42,10 +42,16 @@ def build_and_run(out: str) -> None:
     local = NetworkLFP(probe, cell.segments, T)
     for g in mine:
         local.add_cell(*places[g])
-    rec = LFPRecorder(local, N_STEPS, dtype="float64")
+    import torch
+
+    rec = LFPRecorder(probe.n_contacts, dtype="float64", pc=pc)
+    if mine:
+        group = rec.add_group(local.kernels)
+    rec.start(0)
     for k in range(N_STEPS):
-        rec.record(k, V[mine, k])
-    reduced = rec.result(reduce=True, pc=pc)
+        if mine:
+            rec.record(k, group, torch.from_numpy(V[mine, k]))
+    reduced = rec.lfp(reduce=True)
     if rank == 0:
         serial = NetworkLFP(probe, cell.segments, T)
         for g in range(N_CELLS):

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 from surrogate_cell.lfp import ElectrodeError, LFPError
-from surrogate_cell.lfp.netpyne import fill_netpyne_lfp, netpyne_electrodes, netpyne_placement
+from surrogate_cell.netpyne.lfp import fill_netpyne_lfp, netpyne_electrodes, netpyne_placement
 
 SCRIPT = r'''
 import json
 import numpy as np
 from netpyne import specs, sim
 from neuron import h
-from surrogate_cell.lfp import section_geometry
-from surrogate_cell.lfp.netpyne import (fill_netpyne_lfp, netpyne_cell_placement, netpyne_reference_lfp,
+from surrogate_cell.lfp.detailed import section_geometry
+from surrogate_cell.netpyne.lfp import (fill_netpyne_lfp, netpyne_cell_placement, netpyne_reference_lfp,
                                         setup_detailed_lfp)
 
 

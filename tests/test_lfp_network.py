@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from surrogate_cell.cells import HayCell
-from surrogate_cell.lfp import (ElectrodeConfig, LFPRecorder, NetworkLFP, Placement, dipole_potential, laminar_probe,
-                                mea_grid, soma_centre, vmem_to_imem)
 from surrogate_cell.cli.bench.lfp_step import bench_lfp_overhead
+from surrogate_cell.lfp import (ElectrodeConfig, LFPRecorder, NetworkLFP, Placement, laminar_probe, mea_grid,
+                                vmem_to_imem)
+from surrogate_cell.lfp.electrodes import dipole_potential
 from surrogate_cell.lfp.lowrank import LowRankLFP, ReadoutLFP, current_basis, relative_error
-
-from .test_lfp_support import drive_synapses, record_run, somatic_spikes
+from surrogate_cell.lfp.network import soma_centre
+from tests.helpers import drive_synapses, record_run, somatic_spikes
 
 
 @pytest.fixture(scope="module")
@@ -140,21 +141,26 @@ def test_recorder_matches_compute(cell_T_V):
         lfp.add_cell((k * 120.0, 0.0, -k * 50.0), (0.0, k * 0.7, 0.0))
     Vs = np.stack([np.roll(V.T, 13 * k, axis=0) for k in range(3)])    # (cells, times, segments)
     exact = lfp.compute(Vs)
-    for dtype, tol in (("float64", 1e-12), ("float32", 1e-5)):
-        rec = LFPRecorder(lfp, n_steps=Vs.shape[1], dtype=dtype)
-        for step in range(Vs.shape[1]):
-            rec.record(step, Vs[:, step])
-        got = rec.result()
-        assert got.shape == exact.shape
-        assert np.abs(got - exact).max() <= tol * np.abs(exact).max()
-    # as the runner calls it: float32 torch tensors under inference mode
     import torch
 
-    rec = LFPRecorder(lfp, n_steps=Vs.shape[1])
+    for dtype, tol in (("float64", 1e-12), ("float32", 1e-5)):
+        rec = LFPRecorder(lfp.n_contacts, dtype=dtype)
+        group = rec.add_group(lfp.kernels)
+        rec.start(5)  # samples at t = 5, 6, ... ms
+        for step in range(Vs.shape[1]):
+            rec.record(5 + step, group, torch.from_numpy(Vs[:, step]))
+        got = rec.lfp()
+        assert got.shape == exact.shape and rec.t[0] == 5.0 and len(rec.t) == Vs.shape[1]
+        assert np.abs(got - exact).max() <= tol * np.abs(exact).max()
+    # as the runner calls it: float32 tensors under inference mode, a rest voltage, a subset of the rows
+    rec = LFPRecorder(lfp.n_contacts)
+    group = rec.add_group(lfp.kernels[::-1], rows=[2, 1, 0])
+    rec.start(0)
+    rec.start_group(group, V[:, 0], add_rest=False)
     with torch.inference_mode():
         for step in range(Vs.shape[1]):
-            rec.record(step, torch.from_numpy(Vs[:, step].astype(np.float32)))
-    assert np.abs(rec.result() - exact).max() <= 1e-5 * np.abs(exact).max()
+            rec.record(step, group, torch.from_numpy(Vs[:, step].astype(np.float32)))
+    assert np.abs(rec.lfp() - exact).max() <= 1e-5 * np.abs(exact).max()
 
 
 def test_low_rank_lfp_converges_to_the_exact_one(cell_T_V):

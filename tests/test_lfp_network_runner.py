@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from surrogate_cell.errors import NetworkError
-from surrogate_cell.lfp import ElectrodeError, NetworkLFP, Placement, laminar_probe, vmem_to_imem_for
-from tests.test_netpyne_support import rule_json, run_python  # noqa: F401 (fixtures)
-from tests.test_neuron_support import fresh_runner, hay_segments, probe_path, untrained_path  # noqa: F401
+from surrogate_cell.lfp import ElectrodeError, LFPError, NetworkLFP, Placement, laminar_probe, vmem_to_imem_for
+from tests.helpers import run_python
 
 
 def _network(h, pop, keep, seed=3):
@@ -58,7 +57,7 @@ def _reference_lfp(probe, pop, placements, volts, gids=None):
     return net.compute(np.stack([volts[g].v for g in gids]))
 
 
-def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noqa: F811
+def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):
     """float64: the recorded LFP is NetworkLFP.compute of the recorded voltages (t = 0, 1, ... ms)."""
     from neuron import h
 
@@ -88,7 +87,7 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
     assert rec64.lfp().shape == (15, 11)
     np.testing.assert_allclose(rec64.lfp_at([0.5, 9.25]), np.stack([np.interp([0.5, 9.25], rec64.t, row)
                                                                    for row in rec64.lfp()]))
-    with pytest.raises(NetworkError, match="recorded 0..10 ms"):
+    with pytest.raises(LFPError, match="holds 0..10 ms"):
         rec64.lfp_at([12.0])
     # steps are multiplied in blocks: a read in the middle of a run (a part block), then more steps, the same sums
     h.finitialize(-65.0)
@@ -101,11 +100,11 @@ def test_runner_lfp_equals_network_compute(fresh_runner, untrained_path):  # noq
     np.testing.assert_allclose(whole, _reference_lfp(probe, pop, placements, volts), rtol=0, atol=1e-12 * scale)
 
 
-def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):  # noqa: F811
+def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):
     """A batch too large for BLOCK_BYTES multiplies every step (block of 1): the same LFP."""
     from neuron import h
 
-    import surrogate_cell.neuron.lfp as runner_lfp
+    import surrogate_cell.lfp.recorder as runner_lfp
 
     pop, keep = _driven_population(h, untrained_path, 2)
     probe = laminar_probe(x_um=40.0, z_um=10.0, y_um=np.arange(-200.0, 1201.0, 200.0))
@@ -115,7 +114,7 @@ def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):  # n
     monkeypatch.setattr(runner_lfp, "BLOCK_STEPS", 3)
     monkeypatch.setattr(runner_lfp, "BLOCK_BYTES", 2**30)
     three = pop.record_lfp(probe, placements, dtype="float64")
-    assert [p.block for p in one._parts] == [1] and [p.block for p in three._parts] == [3]
+    assert [g.block for g in one._groups] == [1] and [g.block for g in three._groups] == [3]
     want = _reference_lfp(probe, pop, placements, _run_recorded(h, pop, 20))
     scale = np.abs(want).max()
     np.testing.assert_allclose(one.lfp(), want, rtol=0, atol=1e-12 * scale)
@@ -123,12 +122,12 @@ def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):  # n
 
 
 @pytest.fixture(scope="module")
-def mh_linear_path(tmp_path_factory, hay_segments):  # noqa: F811
+def mh_linear_path(tmp_path_factory, hay_segments):
     """An untrained MH surrogate with linear towers: its voltages are a linear readout V = A z + b."""
     from surrogate_cell.training.export import export_model
     from surrogate_cell.training.model import ModelConfig, Surrogate
     from surrogate_cell.training.train import REGION_INDEX
-    from tests.test_neuron_support import channels_of
+    from tests.helpers import channels_of
 
     seg = hay_segments
     ch, kind = channels_of(seg)
@@ -140,7 +139,7 @@ def mh_linear_path(tmp_path_factory, hay_segments):  # noqa: F811
                         channel_segment=ch, channel_kind=kind, arch="mh", config=cfg.to_dict())
 
 
-def test_readout_form_equals_full(fresh_runner, mh_linear_path, untrained_path):  # noqa: F811
+def test_readout_form_equals_full(fresh_runner, mh_linear_path, untrained_path):
     """A model with a linear readout gets the reduced kernels K_c A (form 'auto'); same LFP as the full form."""
     from neuron import h
 
@@ -166,7 +165,7 @@ def test_readout_form_equals_full(fresh_runner, mh_linear_path, untrained_path):
         get_runner().record_lfp(probe, {other.cells[10]: (0.0, 0.0, 300.0)}, form="readout")
 
 
-def test_record_lfp_bad_input(fresh_runner, probe_path):  # noqa: F811
+def test_record_lfp_bad_input(fresh_runner, probe_path):
     from surrogate_cell.neuron import Population, get_runner
 
     pop = Population(probe_path, range(2))
@@ -196,7 +195,7 @@ h.nrnmpi_init()
 from surrogate_cell.lfp import Placement, laminar_probe
 from surrogate_cell.neuron import Population
 from tests.test_lfp_network_runner import _network
-from tests.test_netpyne_support import emit
+from tests.helpers import emit
 h.load_file("stdrun.hoc")
 pc = h.ParallelContext()
 pop = Population(sys.argv[1], range(6))
@@ -217,7 +216,7 @@ h.quit()
 """
 
 
-def test_runner_lfp_mpi_sum(untrained_path):  # noqa: F811
+def test_runner_lfp_mpi_sum(untrained_path):
     one = run_python(MPI_SCRIPT, untrained_path, timeout=120)
     two = run_python(MPI_SCRIPT, untrained_path, ranks=2, timeout=120)
     assert (one["nhost"], one["local"], two["nhost"], two["local"]) == (1, 6, 2, 3)
@@ -234,8 +233,8 @@ from neuron import h
 from netpyne import specs, sim
 import surrogate_cell.netpyne as scn
 from surrogate_cell.lfp import NetworkLFP, vmem_to_imem_for
-from surrogate_cell.lfp.netpyne import netpyne_cell_placement, netpyne_electrodes, netpyne_reference_lfp
-from tests.test_netpyne_support import column, emit
+from surrogate_cell.netpyne.lfp import netpyne_cell_placement, netpyne_electrodes, netpyne_reference_lfp
+from tests.helpers import column, emit
 netParams, cfg = column(sys.argv[1], n_pyr=3, n_int=2, duration=50, record_step=0.2)
 scn.swap(netParams, "L5PC", sys.argv[2], config=scn.SwapConfig(lfp_dtype="float64"))
 positions = [[50, 800, 20], [50, 1000, 20], [50, 1200, 20], [-100, 600, 0]]
@@ -266,7 +265,7 @@ emit({"shape": list(lfp.shape), "lfp": lfp.tolist(), "sur": sur_at.tolist(), "de
 """
 
 
-def test_netpyne_lfp_adds_surrogates_to_detailed(rule_json, untrained_path):  # noqa: F811
+def test_netpyne_lfp_adds_surrogates_to_detailed(rule_json, untrained_path):
     """cfg.recordLFP with surrogates: NetPyNE's shape (samples at (k+1)·recordStep, electrodes), the
     surrogates' LFP in NetPyNE's placement and electrode conventions plus the detailed cells'."""
     res = run_python(NETPYNE_SCRIPT, rule_json, untrained_path, timeout=150)
@@ -277,7 +276,7 @@ def test_netpyne_lfp_adds_surrogates_to_detailed(rule_json, untrained_path):  # 
     np.testing.assert_allclose(lfp, sur + det, rtol=0, atol=1e-9 * np.abs(lfp).max())
 
 
-def test_bench_lfp_json(probe_path):  # noqa: F811
+def test_bench_lfp_json(probe_path):
     """``surrogate-cell bench lfp`` runs the same network with and without LFP and reports the ratio."""
     import json
 

@@ -4,8 +4,7 @@ import subprocess
 import sys
 
 from surrogate_cell.mechanisms import build_key, cache_root, mod_files
-
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 EXPECTED = {"sc_NaTa_t", "sc_NaTs2_t", "sc_Nap_Et2", "sc_K_Tst", "sc_K_Pst", "sc_SKv3_1", "sc_SK_E2",
             "sc_Im", "sc_Ca_HVA", "sc_Ca_LVAst", "sc_Ih", "sc_CaDynamics_E2", "sc_epsp"}

@@ -6,7 +6,7 @@ the detailed one in the column example), at the detailed cells' full cost.
 """
 from __future__ import annotations
 
-from .conftest import run_script_result
+from tests.helpers import run_script_result
 
 SCRIPT = r'''
 from netpyne import specs, sim

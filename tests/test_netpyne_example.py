@@ -7,13 +7,12 @@ import sys
 
 import numpy as np
 
-from tests.conftest import ROOT
-from tests.test_neuron_support import hay_segments, probe_path  # noqa: F401 (fixtures)
+from tests.helpers import ROOT
 
 EXAMPLE = ROOT / "examples" / "netpyne_column.py"
 
 
-def test_netpyne_column_example_runs(probe_path, tmp_path):  # noqa: F811
+def test_netpyne_column_example_runs(probe_path, tmp_path):
     out = tmp_path / "column"
     proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", str(probe_path), "--out", str(out),
                            "--cells", "2", "--inh", "1", "--duration-ms", "30", "--skip-ms", "10"],

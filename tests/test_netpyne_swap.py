@@ -1,7 +1,7 @@
 """NetPyNE: swap the detailed L5PC rule for the surrogate with one call and run the spec unchanged.
 
-Every NetPyNE run is a fresh process (tests/test_netpyne_support.py). The
-probe model (tests/test_neuron_support.py) makes voltages predictable: an
+Every NetPyNE run is a fresh process (tests/helpers.py, run_python). The
+probe model (tests/helpers.py) makes voltages predictable: an
 excitatory event of weight w lifts its segment and the soma by 80·w mV for the
 1 ms bin it lands in.
 """
@@ -10,18 +10,16 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
+import pytest
 
-from tests.conftest import assert_same_spikes
-from tests.test_netpyne_support import (hay_segments, hoc_template, other_probe_path, probe_path,  # noqa: F401
-                                        rule_json, run_python)
+from tests.helpers import assert_same_spikes, run_python
 
 PRELUDE = """
 import json, sys
 import numpy as np
 from netpyne import specs, sim
 import surrogate_cell.netpyne as scn
-from tests.conftest import assert_same_spikes
-from tests.test_netpyne_support import column, emit
+from tests.helpers import column, emit
 """
 
 
@@ -83,7 +81,7 @@ def test_traces_spikes_and_delays_are_the_surrogates(rule_json, probe_path):
     """create/simulate/analyze: traces are the runner's voltages (linear between 1 ms samples), spikes the
     crossing times, delays from surrogates shortened by the 1 ms latency, weight[1] the channel code."""
     res = run_python(S("""
-        from surrogate_cell.netpyne import model_section_name
+        from surrogate_cell.netpyne.rule import model_section_name
         netParams, cfg = column(sys.argv[1], duration=60, record_step=0.25)
         scn.swap(netParams, "L5PC", sys.argv[2])
         cfg.recordTraces["V_apic"] = {"sec": "apic_10", "loc": 0.5, "var": "v", "conds": {"pop": "L5"}}
@@ -116,7 +114,7 @@ def test_traces_spikes_and_delays_are_the_surrogates(rule_json, probe_path):
     assert res["codes"] and all(a == b for a, b in res["codes"])
 
 
-def test_placement_equals_netpyne_detailed(rule_json, probe_path, hay_segments):  # noqa: F811
+def test_placement_equals_netpyne_detailed(rule_json, probe_path, hay_segments):
     """Every synapse of the swapped cell sits on the segment where NetPyNE puts it on the detailed cell:
     secLists spread by cumulative length, random sections, lists of sections and locs, NetStim inputs."""
     res = run_python(S("""
@@ -169,7 +167,7 @@ def test_placement_equals_netpyne_detailed(rule_json, probe_path, hay_segments):
         print("RESULT " + json.dumps({"detailed": detailed, "swapped": swapped}))
     """), rule_json, probe_path)
     from surrogate_cell.model import load
-    from surrogate_cell.netpyne import model_section_name
+    from surrogate_cell.netpyne.rule import model_section_name
 
     model = load(probe_path)
     det, sw = res["detailed"], res["swapped"]
@@ -413,3 +411,33 @@ def test_played_netstim_populations(probe_path, tmp_path):
     assert {int(i) for _, i in spikes} & {0, 1, 2, 3} and {int(i) for _, i in spikes} - {0, 1, 2, 3}
     assert played["spikes"] == spikes  # one rank: the same batch, so bit for bit
     assert_same_spikes(played2["spikes"], spikes)
+
+
+def test_support_section_names():
+    """The NetPyNE → model section-name rule (no NetPyNE run)."""
+    from surrogate_cell.netpyne.rule import model_section_name
+
+    assert model_section_name("apic_12") == "apic[12]"
+    assert model_section_name("soma_0") == "soma[0]"
+    assert model_section_name("soma") == "soma[0]"
+    assert model_section_name("dend[3]") == "dend[3]"
+
+
+def test_support_adopt_checks_the_source(probe_path):
+    """SurrogateCell(source=...) adopts only an sc_Surrogate, and a gid its creator registered."""
+    from neuron import h
+
+    from surrogate_cell.errors import NetworkError
+    from surrogate_cell.neuron import SurrogateCell, reset_runner
+
+    reset_runner()
+    try:
+        with pytest.raises(NetworkError, match="sc_Surrogate"):
+            SurrogateCell(probe_path, source=h.NetStim())
+        with pytest.raises(NetworkError, match="not registered"):
+            SurrogateCell(probe_path, gid=12345, source=h.sc_Surrogate())
+        src = h.sc_Surrogate()
+        cell = SurrogateCell(probe_path, source=src)
+        assert cell.source is src and cell.gid is None
+    finally:
+        reset_runner()

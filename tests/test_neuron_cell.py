@@ -1,6 +1,6 @@
 """SurrogateCell in plain NEURON: bin landing, spike timing, recording, run modes, bad input.
 
-All numbers come from the probe model (tests/test_neuron_support.py): an
+All numbers come from the probe model (tests/helpers.py): an
 excitatory event of weight w lifts its segment and the soma by 80·w mV for
 exactly the bin it lands in; the soma threshold is −10 mV.
 """
@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from surrogate_cell.errors import (DelayTooShortError, DeviceUnavailableError, InvalidWeightError,
-                                   MorphologyMismatchError, NetworkError, RunnerStateError,
-                                   SurrogateCellError, UnknownReceptorError, UnknownSectionError)
-from tests.test_neuron_support import fresh_runner, hay_segments, probe_path, untrained_path  # noqa: F401 (fixtures)
+                                   MorphologyMismatchError, NetworkError, RunnerStateError, SurrogateCellError,
+                                   UnknownReceptorError, UnknownSectionError)
 
 
 def _h():

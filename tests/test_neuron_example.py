@@ -7,13 +7,12 @@ import sys
 
 import numpy as np
 
-from tests.conftest import ROOT, assert_one_error_line, run_cli
-from tests.test_neuron_support import hay_segments, probe_path  # noqa: F401 (fixtures)
+from tests.helpers import ROOT, assert_one_error_line, run_cli
 
 EXAMPLE = ROOT / "examples" / "neuron_network.py"
 
 
-def test_example_network_runs(probe_path, tmp_path):  # noqa: F811
+def test_example_network_runs(probe_path, tmp_path):
     out = tmp_path / "net"
     proc = subprocess.run([sys.executable, str(EXAMPLE), "--model", str(probe_path), "--out", str(out),
                            "--cells", "6", "--inh", "2", "--tstop", "40", "--background", "10"],
@@ -32,7 +31,7 @@ def test_example_without_a_model_says_so(tmp_path):
     assert "model file not found" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_bench_network_json(probe_path):  # noqa: F811
+def test_bench_network_json(probe_path):
     proc = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "60", "--detailed-ms", "5",
                    "--detailed-cells", "1", "--inputs", "20", "--recurrent", "1", "--threads", "1", "--json",
                    timeout=300)
@@ -54,7 +53,7 @@ def test_bench_network_json(probe_path):  # noqa: F811
     assert fig["results"][0]["surrogate_spikes_agree"] is True
 
 
-def test_bench_network_bad_input(probe_path, tmp_path, hay_segments):  # noqa: F811
+def test_bench_network_bad_input(probe_path, tmp_path, hay_segments):
     assert_one_error_line(run_cli("bench", "network", "--model", probe_path, "--cells", "ten"), "--cells")
     assert_one_error_line(run_cli("bench", "network", "--model", tmp_path / "nope.pt"), "model file not found")
     assert_one_error_line(run_cli("bench", "network", "--model", probe_path, "--forms", "quantum"), "unknown forms")

@@ -4,8 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_neuron_support import fresh_runner, hay_segments, probe_path  # noqa: F401
-
 
 @pytest.fixture(scope="module")
 def hay():

@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import assert_same_spikes
-from tests.test_neuron_support import hay_segments, probe_path  # noqa: F401  (fixtures)
+from tests.helpers import assert_same_spikes
 
 N_SUR, N_INH, TSTOP = 8, 4, 120.0
 
@@ -103,7 +102,7 @@ def _run(n: int, model: Path, out: Path, timeout=120):
 
 
 @pytest.mark.skipif(shutil.which("mpiexec") is None, reason="mpiexec not installed (apt-get install openmpi-bin)")
-def test_two_ranks_give_the_spikes_of_one(probe_path, tmp_path):  # noqa: F811
+def test_two_ranks_give_the_spikes_of_one(probe_path, tmp_path):
     one = _run(1, probe_path, tmp_path / "one")
     two = _run(2, probe_path, tmp_path / "two")
     s1, s2 = _collect(one, "spikes"), _collect(two, "spikes")

@@ -15,8 +15,7 @@ from surrogate_cell.data import Dataset
 from surrogate_cell.model import load
 from surrogate_cell.training.evaluate import free_run, rest_output
 from surrogate_cell.training.metrics import upward_crossings
-from tests.conftest import generate_small
-from tests.test_neuron_support import fresh_runner  # noqa: F401 (fixture)
+from tests.helpers import generate_small
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def replay_data(tmp_path_factory):
     return generate_small(tmp_path_factory.mktemp("replay") / "replay.h5", 0.4, 0.4, seed=0)
 
 
-def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):  # noqa: F811
+def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):
     from neuron import h
 
     from surrogate_cell.neuron import SurrogateCell, connect

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from surrogate_cell.errors import DelayTooShortError, InvalidWeightError, NetworkError
-from tests.test_neuron_support import fresh_runner, hay_segments, probe_path  # noqa: F401 (fixtures)
 
 
 def _h():

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from surrogate_cell.cells.protocols import PROTOCOLS, run_protocols, spike_times
-
-from .conftest import run_cli
+from tests.helpers import run_cli
 
 PUBLISHED_STEP_COUNTS = {"step_0.619": 20, "step_0.793": 25, "step_1.507": 36}
 

@@ -1,7 +1,7 @@
 """The README's two set-up commands, and CI calling the test command."""
 import re
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _bash_blocks(text):

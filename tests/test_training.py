@@ -10,8 +10,7 @@ from surrogate_cell.errors import DataError
 from surrogate_cell.model import load
 from surrogate_cell.training.model import ModelConfig
 from surrogate_cell.training.train import TrainConfig, train
-
-from .conftest import assert_one_error_line, generate_small, run_cli
+from tests.helpers import assert_one_error_line, generate_small, run_cli
 
 TINY_MODEL = ["--groups", "4", "--hidden", "8", "--expert-dim", "4", "--tower-hidden", "0"]
 

@@ -1,7 +1,7 @@
-"""Detailed cells: morphology (file or synthetic), biophysics, segment table."""
-from .hay import HayBiophysics, HayCell, nseg_rule
+"""Detailed cells: morphology (file or synthetic), biophysics, segment table, run settings, the Hay protocols."""
+from .hay import HayBiophysics, HayCell
 from .morphology import SyntheticL5PCParams, synthetic_l5pc_swc
-from .segments import REGIONS, SegmentTable, section_name
+from .segments import SegmentTable
+from .settings import RunSettings
 
-__all__ = ["HayCell", "HayBiophysics", "nseg_rule", "SyntheticL5PCParams", "synthetic_l5pc_swc",
-           "SegmentTable", "REGIONS", "section_name"]
+__all__ = ["HayCell", "HayBiophysics", "SegmentTable", "SyntheticL5PCParams", "synthetic_l5pc_swc", "RunSettings"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._native import import_neuron_quietly
+from ..errors import SurrogateCellError
 from ..mechanisms import load_mechanisms
 from .morphology import SyntheticL5PCParams, import_morphology, synthetic_l5pc
 from .segments import SegmentTable, section_name, segment_table
@@ -140,8 +141,6 @@ class HayCell:
 
     def section(self, name: str):
         """The section called ``name`` (``'soma[0]'``, ``'apic[36]'``, ``'soma'`` for ``soma[0]``)."""
-        from ..errors import SurrogateCellError
-
         key = name if "[" in name else f"{name}[0]"
         for sec in self.host.all:
             if section_name(sec) == key:
@@ -230,8 +229,6 @@ class HayCell:
 
     def site(self, family: str, distance_um: float):
         """The candidate of :meth:`locate_sites` with the largest diameter, as ``(section, x)``."""
-        from ..errors import SurrogateCellError
-
         best, best_diam = None, -1.0
         for sec, x in self.locate_sites(family, distance_um):
             if sec(x).diam > best_diam:  # strict: the earlier candidate wins ties

@@ -18,6 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .._native import import_neuron_quietly
+from ..errors import SurrogateCellError
+from ..mechanisms import build_mechanisms
+from .hay import HayCell
+from .morphology import import_morphology
+from .settings import RunSettings
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -36,14 +43,11 @@ class Protocol:
 
 
 @dataclass(frozen=True)
-class RunSettings:
-    """Integration and recording settings of the protocols."""
+class ProtocolSettings(RunSettings):
+    """Settings of the protocols: :class:`~.settings.RunSettings` plus the recording step and the
+    distances (µm from the soma) of the distal EPSP site and of the proximal recording site."""
 
-    dt_ms: float = 0.025
-    celsius_degC: float = 34.0
-    v_init_mV: float = -80.0
     record_every_ms: float = 0.1
-    spike_threshold_mV: float = -10.0
     epsp_site_um: float = 620.0
     proximal_site_um: float = 400.0
 
@@ -59,7 +63,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
 )}
 
 
-def run_protocol(cell, protocol: Protocol, settings: RunSettings = RunSettings()) -> dict:
+def run_protocol(cell, protocol: Protocol, settings: ProtocolSettings = ProtocolSettings()) -> dict:
     """Run one protocol on ``cell`` and return its arrays (keys as in the module docstring)."""
     h = cell.h
     h.load_file("stdrun.hoc")
@@ -110,8 +114,6 @@ def run_protocol(cell, protocol: Protocol, settings: RunSettings = RunSettings()
 
 
 def _worker(morphology, names, settings):
-    from .hay import HayCell
-
     cell = HayCell(morphology)
     out = {}
     for name in names:
@@ -120,7 +122,7 @@ def _worker(morphology, names, settings):
 
 
 def run_protocols(morphology: str | Path | None = None, names=None, *, workers: int = 1,
-                  settings: RunSettings = RunSettings(), progress: bool = True) -> dict:
+                  settings: ProtocolSettings = ProtocolSettings(), progress: bool = True) -> dict:
     """Run several protocols, each in a fresh NEURON process when ``workers > 1``.
 
     Parameters
@@ -131,7 +133,7 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
         Protocol names (keys of ``PROTOCOLS``); all seven by default.
     workers : int
         Worker processes (spawned). ``1`` runs everything in this process.
-    settings : RunSettings
+    settings : ProtocolSettings
     progress : bool
         Show a progress bar on stderr.
 
@@ -140,9 +142,7 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
     dict
         Arrays keyed as in the module docstring.
     """
-    from tqdm import tqdm
-
-    from ..errors import SurrogateCellError
+    from tqdm import tqdm  # progress bars: only for long runs
 
     names = list(PROTOCOLS) if names is None else list(names)
     unknown = [n for n in names if n not in PROTOCOLS]
@@ -150,14 +150,10 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
         raise SurrogateCellError(f"unknown protocol(s) {unknown}; choose from {list(PROTOCOLS)}")
     if morphology is not None:
         # read it here first, so that a bad file gives one clear error, not a worker traceback
-        from .._native import import_neuron_quietly
-        from .morphology import import_morphology
 
         import_morphology(morphology, import_neuron_quietly())
     out = {}
     if workers <= 1:
-        from .hay import HayCell
-
         cell = HayCell(morphology)
         bar = tqdm(total=len(names), desc="Hay protocols", unit="protocol", disable=not progress)
         for name in names:
@@ -165,8 +161,6 @@ def run_protocols(morphology: str | Path | None = None, names=None, *, workers: 
             out.update(run_protocol(cell, PROTOCOLS[name], settings))
             bar.update()
     else:
-        from ..mechanisms import build_mechanisms
-
         build_mechanisms()  # compile once, before the workers start
         bar = tqdm(total=len(names), desc="Hay protocols", unit="protocol", disable=not progress)
         # longest first, so the pool stays busy

@@ -17,9 +17,12 @@ oblique.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 
 import numpy as np
+
+from ..errors import SurrogateCellError
 
 NEXUS_SUBTREE_RATIO = 0.25
 REGIONS = ("soma", "axon", "basal", "oblique", "trunk", "tuft")
@@ -83,8 +86,6 @@ class SegmentTable:
         """Row of the segment of ``section`` that contains arc position ``x``."""
         rows = self.section_rows(section)
         if rows.size == 0:
-            from ..errors import SurrogateCellError
-
             raise SurrogateCellError(f"no section '{section}' in the segment table")
         nseg = rows.size
         k = min(int(x * nseg), nseg - 1)
@@ -92,8 +93,6 @@ class SegmentTable:
 
     def digest(self) -> str:
         """sha256 of the names, positions and regions (µm rounded to 1e-4): identifies a cell."""
-        import hashlib
-
         h = hashlib.sha256()
         for key in ("section", "region"):
             h.update("\0".join(map(str, getattr(self, key))).encode())

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from ..mechanisms import build_key, build_mechanisms
+
 EXAMPLES = """
 examples:
   surrogate-cell build-mechanisms            # before 'mpiexec -n 64 ...'
@@ -19,8 +21,6 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..mechanisms import build_key, build_mechanisms
-
     library = build_mechanisms(force=args.force)
     if args.json:
         print(json.dumps({"library": str(library), "key": build_key()}))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ..data import Dataset
+
 EXAMPLES = """
 examples:
   surrogate-cell compare --data data.h5 --out runs/compare --minutes 5
@@ -32,10 +34,9 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..data import Dataset
-    from ..training.compare import compare
-    from ..training.model import ModelConfig
-    from ..training.train import TrainConfig
+    from ..training.compare import compare  # heavy (torch): only when training code runs
+    from ..training.model import ModelConfig  # heavy (torch): only when training code runs
+    from ..training.train import TrainConfig  # heavy (torch): only when training code runs
 
     base = ModelConfig(n_groups=args.groups, hidden=args.hidden, n_experts=args.experts, expert_dim=args.expert_dim,
                        tower_hidden=args.tower_hidden, local_path=True, seed=args.seed)

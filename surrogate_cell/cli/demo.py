@@ -112,7 +112,7 @@ def _simulate_quietly(net, cfg):
 
 def run_demo(out_dir: str | Path, dc: DemoConfig = DemoConfig(), progress: bool = True) -> dict:
     """Run the demo; returns the summary (also written to ``out_dir/summary.json``)."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # progress bars: only for long runs
 
     from ..netpyne import swap  # heavy (NEURON, NetPyNE): only when the demo runs
 

@@ -16,6 +16,13 @@ choice was made on; the command says so when the set is smaller.
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
+
+from ..data import Dataset
+from ..errors import SurrogateCellError
+from ..model import load
+from ..plots.models import plot_evaluation, plot_region_swarm
 
 #: Held-out data (s) below which a set is too small to judge a model by.
 MIN_HELDOUT_S = 120.0
@@ -49,14 +56,7 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..data import Dataset
-    from ..model import load
-    from ..plots.models import plot_evaluation, plot_region_swarm
-    from ..training.evaluate import evaluate, public_figures
-
-    import sys
-
-    from ..errors import SurrogateCellError
+    from ..training.evaluate import evaluate, public_figures  # heavy (torch): only when training code runs
 
     if args.bootstrap < 0:
         raise SurrogateCellError(f"--bootstrap must be >= 0, got {args.bootstrap}")
@@ -68,14 +68,12 @@ def run(args) -> int:
               f"less than {MIN_HELDOUT_S:g} s swing widely between sets (see the bootstrap intervals)",
               file=sys.stderr)
     if args.plot:
-        from pathlib import Path
-
         plot_evaluation(result, dataset.segments, args.plot, title=model.metadata.get("arch", ""))
         plot_region_swarm({model.metadata.get("arch", "model"): result["per_segment_rmse_mv"]},
                           dataset.segments, Path(args.plot) / "region_rmse.png")
     figures = public_figures(result)
     if args.lfp:
-        from ..training.evaluate import lfp_fidelity
+        from ..training.evaluate import lfp_fidelity  # heavy (torch): only when training code runs
 
         figures.update(lfp_fidelity(result, dataset.segments, x_um=args.lfp_x_um, morphology=args.morphology))
     if args.json:

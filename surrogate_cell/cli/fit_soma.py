@@ -3,7 +3,7 @@
 The model runs free from rest on its own training simulations; a ridge
 regression of the soma's remaining sub-threshold error on the model's own
 state (hidden units, traces, own spikes) is added to the soma's output voltage
-(see training/soma_fit.py). Spikes and all other segments are unchanged. The
+(see surrogate_cell/training/soma_fit.py). Spikes and all other segments are unchanged. The
 ridge is chosen by a fit on the model's training simulations scored on its
 validation simulations (their soma sub-threshold RMSE before and after is
 printed); the read-out is then fitted on both. Evaluate the result on
@@ -15,6 +15,11 @@ held-out data with `surrogate-cell evaluate`.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+from ..data import Dataset, DatasetUnion
+from ..errors import SurrogateCellError
+from ..model import load
 
 EXAMPLES = """
 examples:
@@ -36,16 +41,11 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from pathlib import Path
+    import torch  # heavy (torch): only when a model runs
 
-    import torch
-
-    from ..data import Dataset, DatasetUnion
-    from ..errors import SurrogateCellError
-    from ..model import load
-    from ..training.evaluate import check_compatible
-    from ..training.export import export_model, training_model
-    from ..training.soma_fit import fit_soma
+    from ..training.evaluate import check_compatible  # heavy (torch): only when training code runs
+    from ..training.export import export_model, training_model  # heavy (torch): only when training code runs
+    from ..training.soma_fit import fit_soma  # heavy (torch): only when training code runs
 
     if Path(args.out).resolve() == Path(args.model).resolve():
         raise SurrogateCellError("--out must differ from --model: the fitted model is a new file")

@@ -12,6 +12,10 @@ import json
 import os
 import sys
 
+from ..data import CellSpec, GenerationPlan, GeneratorConfig, SimSettings, generate
+from ..data.generate import mpi_rank, mpi_size
+from ..errors import DataError
+
 EXAMPLES = """
 examples:
   surrogate-cell generate --seconds 20 --out data.h5                 # synthetic default cell
@@ -51,16 +55,11 @@ def add_cell_arguments(p) -> None:
 
 
 def cell_from_args(args):
-    from ..data import CellSpec
-
     return CellSpec(morphology=args.morphology, template=args.template, template_name=args.template_name,
                     mod_dir=args.mod_dir)
 
 
 def generator_from_file(path):
-    from ..data import GeneratorConfig
-    from ..errors import DataError
-
     if path is None:
         return GeneratorConfig()
     try:
@@ -74,9 +73,6 @@ def generator_from_file(path):
 
 
 def run(args) -> int:
-    from ..data import GenerationPlan, SimSettings, generate
-    from ..data.generate import mpi_rank, mpi_size
-
     plan = GenerationPlan.make(args.out, cell=cell_from_args(args), seconds=args.seconds,
                                sim_seconds=args.sim_seconds, seed=args.seed,
                                config=generator_from_file(args.generator),
@@ -92,15 +88,13 @@ def run(args) -> int:
         # MPI is finalised; a plain exit with status 0 would look abnormal to mpiexec
         sys.stdout.flush()
         sys.stderr.flush()
-        from neuron import h
+        from neuron import h  # NEURON: only where a simulation is built
 
         h.quit(0)
     return 0
 
 
 def _print_report(args, report) -> None:
-    from ..data.generate import mpi_size
-
     if args.json:
         print(json.dumps({"path": str(report.path), "status": report.status, "n_simulations": report.n_sims,
                           "sim_ms": report.sim_ms, "simulated_seconds": report.n_sims * report.sim_ms / 1000,

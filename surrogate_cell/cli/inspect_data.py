@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from ..data.dataset import summary
+
 EXAMPLES = """
 examples:
   surrogate-cell inspect data.h5
@@ -25,8 +27,6 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..data.dataset import summary
-
     info = summary(args.path, digest=not args.no_digest)
     if args.json:
         print(json.dumps(info))

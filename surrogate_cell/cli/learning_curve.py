@@ -9,6 +9,10 @@ an interrupted curve resumes where it stopped.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+
+from ..data import Dataset
+from ..errors import SurrogateCellError
 
 EXAMPLES = """
 examples:
@@ -38,12 +42,8 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from dataclasses import replace
-
-    from ..data import Dataset
-    from ..errors import SurrogateCellError
-    from ..training.learning_curve import default_budget, learning_curve
-    from ..training.model import ModelConfig
+    from ..training.learning_curve import default_budget, learning_curve  # heavy (torch): only when training code runs
+    from ..training.model import ModelConfig  # heavy (torch): only when training code runs
 
     try:
         seconds = [float(s) for s in args.seconds.split(",") if s.strip()]

@@ -6,6 +6,9 @@ voltage_distributions.png (membrane potential by region) and traces.png
 """
 from __future__ import annotations
 
+from ..errors import DataError
+from ..plots.data import plot_dataset
+
 EXAMPLES = """
 examples:
   surrogate-cell plot-data data.h5 --out plots/
@@ -22,9 +25,6 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from ..plots.data import plot_dataset
-    from ..errors import DataError
-
     if args.traces < 1:
         raise DataError(f"--traces must be at least 1, got {args.traces}")
     for path in plot_dataset(args.path, args.out, n_traces=args.traces):

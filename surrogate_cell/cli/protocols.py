@@ -10,6 +10,12 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
+from ..cells.protocols import PROTOCOLS, run_protocols, spike_times
+from ..errors import SurrogateCellError
+from ..plots.protocols import plot_protocols
+
 EXAMPLES = """
 examples:
   surrogate-cell protocols --out traces.npz                      # synthetic default cell
@@ -19,8 +25,6 @@ examples:
 
 
 def register(sub, formatter):
-    from ..cells.protocols import PROTOCOLS
-
     p = sub.add_parser("protocols", help="run the Hay 2011 validation protocols on the detailed cell",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
     p.add_argument("--morphology", metavar="FILE", help="Neurolucida .asc or SWC file (default: synthetic L5PC)")
@@ -34,12 +38,6 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    import numpy as np
-
-    from ..errors import SurrogateCellError
-    from ..cells.protocols import run_protocols, spike_times
-    from ..plots.protocols import plot_protocols
-
     if not args.out and not args.plot and not args.json:
         raise SurrogateCellError("nothing to do: give --out FILE.npz, --plot DIR or --json")
     if args.workers < 1:

@@ -8,6 +8,11 @@ docs/model-format.md), DIR/log.csv, DIR/loss.png (and diversity.png).
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+from ..data import Dataset, DatasetUnion
+from ..errors import SurrogateCellError
+from ..plots.models import plot_training_log
 
 EXAMPLES = """
 examples:
@@ -64,15 +69,10 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    from ..data import Dataset, DatasetUnion
-    from ..errors import SurrogateCellError
-    from ..plots.models import plot_training_log
-    from ..training.evaluate import calibrate_spike_probability
-    from ..training.export import export_model
-    from ..training.model import ModelConfig
-    from ..training.train import TrainConfig, train
+    from ..training.evaluate import calibrate_spike_probability  # heavy (torch): only when training code runs
+    from ..training.export import export_model  # heavy (torch): only when training code runs
+    from ..training.model import ModelConfig  # heavy (torch): only when training code runs
+    from ..training.train import TrainConfig, train  # heavy (torch): only when training code runs
 
     if args.lbtw is not None and not 0.0 <= args.lbtw <= 1.0:
         raise SurrogateCellError(f"--lbtw must lie in [0, 1], got {args.lbtw}")

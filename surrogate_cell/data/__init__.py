@@ -12,15 +12,12 @@
 
 The file layout is the contract documented in ``docs/dataset.md``.
 """
-from .cellspec import CellSpec, ChannelTable, channel_layout, table_digest
-from .dataset import Dataset, DatasetUnion, WindowBatch
-from .generate import GenerationPlan, GenerationReport, generate
-from .inputs import REGIMES, ChannelLayout, GeneratorConfig, SimInputs, bin_events, draw_inputs, sim_seed
-from .simulate import SimOutput, SimSettings, Simulator
-from .format import DATASET_FORMAT, FORMAT_VERSION
+from .cellspec import CellSpec
+from .dataset import Dataset, DatasetUnion
+from .generate import GenerationPlan, generate
+from .inputs import REGIMES, GeneratorConfig
+from .simulate import SimSettings
 from .store import data_digest
 
-__all__ = ["CellSpec", "ChannelTable", "channel_layout", "table_digest", "Dataset", "DatasetUnion", "WindowBatch",
-           "GenerationPlan", "GenerationReport", "generate", "REGIMES", "ChannelLayout", "GeneratorConfig",
-           "SimInputs", "bin_events", "draw_inputs", "sim_seed", "SimOutput", "SimSettings", "Simulator",
-           "DATASET_FORMAT", "FORMAT_VERSION", "data_digest"]
+__all__ = ["CellSpec", "GeneratorConfig", "SimSettings", "GenerationPlan", "generate", "Dataset", "DatasetUnion",
+           "REGIMES", "data_digest"]

@@ -22,14 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from .._native import captured_native_output
+from ..cells import HayCell
+from ..cells.hay import HayBiophysics
+from ..cells.morphology import READERS, SyntheticL5PCParams
 from ..cells.segments import SegmentTable, section_name, segment_table
 from ..errors import DataError, MorphologyError
+from ..mechanisms import (build_mechanisms, build_mod_dir, dir_mod_files, load_mechanisms, load_mod_dir,
+                          mechanism_names, mod_files, source_hash)
 from .format import canonical_json
+from .inputs import ChannelLayout
 
 #: Segment-table regions that carry synapses.
 DENDRITIC_REGIONS = ("basal", "oblique", "trunk", "tuft")
@@ -95,11 +102,6 @@ def table_digest(segments: SegmentTable) -> str:
 def _used_mod_files(hay: bool) -> list[Path]:
     """The shipped ``.mod`` files a cell of this kind uses: the synapses, and for the
     Hay cell its channels (so that an unrelated new mechanism changes nothing)."""
-    from dataclasses import asdict
-
-    from ..cells.hay import HayBiophysics
-    from ..mechanisms import mechanism_names, mod_files
-
     names = {"sc_AMPANMDA", "sc_GABAA"}
     if hay:
         b = asdict(HayBiophysics())
@@ -156,9 +158,6 @@ class CellSpec:
 
     def validate(self) -> None:
         """Check the files before any NEURON work: one clear error per problem."""
-        from ..cells.morphology import READERS
-        from ..mechanisms import dir_mod_files
-
         if self.template is None and (self.template_name is not None or self.mod_dir is not None):
             raise DataError("--template-name and --mod-dir need --template FILE.hoc")
         if self.morphology is not None:
@@ -183,12 +182,6 @@ class CellSpec:
 
     def identity(self) -> dict:
         """What defines the cell's data, by content (file hashes), not by path."""
-        from dataclasses import asdict
-
-        from ..cells.hay import HayBiophysics
-        from ..cells.morphology import SyntheticL5PCParams
-        from ..mechanisms import dir_mod_files, source_hash
-
         hay = self.kind == "hay"
         return {
             "kind": self.kind,
@@ -225,8 +218,6 @@ class CellSpec:
 
         Call before MPI starts or worker processes are spawned.
         """
-        from ..mechanisms import build_mechanisms, build_mod_dir
-
         build_mechanisms()
         if self.mod_dir is not None:
             build_mod_dir(self.mod_dir)
@@ -234,14 +225,10 @@ class CellSpec:
     def build(self) -> "DetailedCell":
         """Instantiate the cell in this process's NEURON."""
         self.validate()
-        from neuron import h
-
-        from ..mechanisms import load_mechanisms, load_mod_dir
+        from neuron import h  # NEURON: only where a simulation is built
 
         load_mechanisms()  # the synapses (sc_AMPANMDA, sc_GABAA)
         if self.kind == "hay":
-            from ..cells import HayCell
-
             return DetailedCell(HayCell(self.morphology))
         if self.mod_dir is not None:
             load_mod_dir(self.mod_dir)
@@ -257,8 +244,6 @@ def load_hoc_file(h, path) -> None:
         The file does not parse or fails while it runs, for instance because
         it uses a template of another hoc file that was not loaded before it.
     """
-    from .._native import captured_native_output
-
     with captured_native_output() as text:
         try:
             ok = bool(h.load_file(str(Path(path).resolve())))
@@ -293,7 +278,6 @@ class TemplateCell:
                                 "check --template-name against its 'begintemplate' line")
         self.h = h
         self.morphology = str(morphology) if morphology else "template"
-        from .._native import captured_native_output
 
         failed = False
         with captured_native_output() as text:
@@ -377,8 +361,6 @@ class DetailedCell:
 def channel_layout(segments: SegmentTable, channels: ChannelTable):
     """The generator's view of the channels (:class:`~surrogate_cell.data.inputs.ChannelLayout`),
     from the tables alone, so a stored data set's inputs can be redrawn."""
-    from .inputs import ChannelLayout
-
     seg = channels.segment
     return ChannelLayout(inhibitory=np.asarray(channels.kind) == "inh",
                          apical=np.isin(segments.region[seg], APICAL_REGIONS),

@@ -6,6 +6,7 @@ window from the HDF5 file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -74,7 +75,7 @@ class Dataset:
     """
 
     def __init__(self, path: str | Path, cache_mb: float = 64.0):
-        import h5py
+        import h5py  # h5py: only when a data set is read or written
 
         self.path = Path(path)
         if not self.path.is_file():
@@ -339,7 +340,6 @@ class DatasetUnion:
         """One file's digest; for several (or a subset), a digest of their digests and the simulations used."""
         if len(self.datasets) == 1 and self.n_sims == self.datasets[0].n_sims:
             return self.datasets[0].digest
-        import hashlib
 
         h = hashlib.sha256()
         for ds in self.datasets:

@@ -14,6 +14,7 @@ of workers or ranks, and whichever simulations a resumed run still had to do.
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import multiprocessing as mp
 import os
@@ -28,9 +29,9 @@ from pathlib import Path
 from .. import errors
 from ..errors import DataError, SurrogateCellError
 from .cellspec import CellSpec
+from .format import FORMAT_VERSION, canonical_json, generation_digest
 from .inputs import GeneratorConfig, draw_inputs, sim_seed
 from .simulate import SimSettings, Simulator
-from .format import FORMAT_VERSION, canonical_json, generation_digest
 from .store import PartsDir, assemble, existing_status
 
 
@@ -147,8 +148,6 @@ def _prepare_simulator(plan: GenerationPlan, parts: PartsDir) -> Simulator:
 def _die_with_parent(parent_pid: int) -> None:
     """Linux: have the kernel kill this worker when the parent dies (kill -9 included)."""
     if sys.platform.startswith("linux"):
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent_pid:
@@ -273,7 +272,7 @@ def generate(plan: GenerationPlan, *, workers: int = 1, progress: bool = True, m
     log = log or (lambda msg: None)
     if mpi:
         return _generate_mpi(plan, progress=progress, log=log)
-    from tqdm import tqdm
+    from tqdm import tqdm  # progress bars: only for long runs
 
     t0 = time.perf_counter()
     if existing_status(plan.out, plan.params) == "complete":
@@ -306,7 +305,7 @@ def generate(plan: GenerationPlan, *, workers: int = 1, progress: bool = True, m
 def _generate_mpi(plan: GenerationPlan, *, progress: bool, log) -> GenerationReport:
     """MPI flavour of :func:`generate` (every rank calls it; MPI is finalised on return)."""
     plan.cell.compile()  # nrnivmodl forks: do it before MPI starts
-    from neuron import h
+    from neuron import h  # NEURON: only where a simulation is built
 
     h.nrnmpi_init()
     pc = h.ParallelContext()
@@ -317,7 +316,7 @@ def _generate_mpi(plan: GenerationPlan, *, progress: bool, log) -> GenerationRep
 
 
 def _mpi_body(plan: GenerationPlan, pc, *, progress: bool, log) -> GenerationReport:
-    from tqdm import tqdm
+    from tqdm import tqdm  # progress bars: only for long runs
 
     t0 = time.perf_counter()
     rank, nhost = int(pc.id()), int(pc.nhost())

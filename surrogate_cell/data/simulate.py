@@ -22,37 +22,31 @@ event callback that gathers every segment's v with one ``PtrVector.gather``
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..callbacks import without_gc
+from ..cells.settings import RunSettings
 from ..errors import DataError
 from .cellspec import CellSpec, DetailedCell
 from .inputs import SimInputs
 
 
 @dataclass(frozen=True)
-class SimSettings:
-    """Integration and recording settings. Times in ms, temperature in °C, voltages in mV."""
+class SimSettings(RunSettings):
+    """Integration and recording settings of data generation (:class:`~surrogate_cell.cells.RunSettings`
+    plus the settling time and the 1 ms bins). Times in ms."""
 
-    dt_ms: float = 0.025
-    celsius_degC: float = 34.0
-    v_init_mV: float = -80.0
     settle_ms: int = 500
     bin_ms: float = 1.0
-    spike_threshold_mV: float = -10.0
 
     def __post_init__(self):
+        super().__post_init__()
         if self.settle_ms < 0 or int(self.settle_ms) != self.settle_ms:
             raise DataError(f"settle time must be a whole number of ms >= 0, got {self.settle_ms}")
         if self.bin_ms != 1.0:
             raise DataError("only 1 ms bins are supported (format_version 1)")
-        if not 0 < self.dt_ms <= self.bin_ms:
-            raise DataError(f"dt must be in (0, {self.bin_ms}] ms, got {self.dt_ms}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

@@ -17,13 +17,16 @@ import json
 import os
 import shutil
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from .. import __version__
 from ..errors import DataError
-from .format import (CHUNK_MS, DATASET_FORMAT, DIGEST_ARRAYS, FORMAT_VERSION, canonical_json, generation_digest,
-                     readable)
+from .format import CHUNK_MS, DATASET_FORMAT, DIGEST_ARRAYS, FORMAT_VERSION, canonical_json, generation_digest, readable
+from .inputs import bin_events
+
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     keys = sorted(set(a) | set(b))
@@ -231,7 +234,7 @@ def existing_status(out: Path, params: dict) -> str:
     DataError
         ``out`` exists but is no data set, or one made with other parameters.
     """
-    import h5py
+    import h5py  # h5py: only when a data set is read or written
 
     if not out.exists():
         return "absent"
@@ -261,11 +264,7 @@ def existing_status(out: Path, params: dict) -> str:
 
 def versions() -> dict:
     """Versions of the packages that made the data (no heavy imports)."""
-    from importlib import metadata
-
-    import h5py
-
-    from .. import __version__
+    import h5py  # h5py: only when a data set is read or written
 
     def dist(name):
         try:
@@ -290,10 +289,8 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
     progress : bool
         Show a progress bar.
     """
-    import h5py
-    from tqdm import tqdm
-
-    from .inputs import bin_events
+    import h5py  # h5py: only when a data set is read or written
+    from tqdm import tqdm  # progress bars: only for long runs
 
     n, sim_ms = int(params["n_sims"]), int(params["sim_ms"])
     psha = generation_digest(params)
@@ -374,7 +371,7 @@ def data_digest(path: str | Path) -> str:
     Hashes, for each array of :data:`DIGEST_ARRAYS` in order, its name, dtype,
     shape and raw little-endian bytes in C order, reading block by block.
     """
-    import h5py
+    import h5py  # h5py: only when a data set is read or written
 
     digest = hashlib.sha256()
     with h5py.File(path, "r") as f:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._native import import_neuron_quietly
 from ..callbacks import without_gc
 from ..cells.segments import section_name
 from .electrodes import ElectrodeConfig
@@ -93,8 +94,6 @@ class DetailedLFPRecorder:
     """
 
     def __init__(self, cells, electrodes: ElectrodeConfig, placements=None, *, step_ms: float = 1.0):
-        from .._native import import_neuron_quietly
-
         if not isinstance(electrodes, ElectrodeConfig):
             raise ElectrodeError(f"electrodes must be an ElectrodeConfig; got {type(electrodes).__name__}")
         if not float(step_ms) > 0:

@@ -95,7 +95,7 @@ class ElectrodeConfig:
             Segment diameters, µm; a contact closer to a segment than its
             radius is moved out to the radius (LFPykit's ``r_limit``).
         """
-        import lfpykit
+        import lfpykit  # LFPykit: only where its models are built
 
         geometry = cell_geometry(start_um, end_um, diam_um)
         p = self.positions_um
@@ -106,7 +106,7 @@ class ElectrodeConfig:
 
 def cell_geometry(start_um, end_um, diam_um):
     """``lfpykit.CellGeometry`` of segments given by end points (µm) and diameters (µm)."""
-    import lfpykit
+    import lfpykit  # LFPykit: only where its models are built
 
     start, end = np.asarray(start_um, dtype=np.float64), np.asarray(end_um, dtype=np.float64)
     d = np.asarray(diam_um, dtype=np.float64)
@@ -123,7 +123,7 @@ def dipole_matrix(start_um, end_um, diam_um) -> np.ndarray:
     ``p = dipole_matrix(...) @ I_mem`` is the cell's current dipole moment
     (x, y, z) in nA·µm (LFPykit's ``CurrentDipoleMoment``).
     """
-    import lfpykit
+    import lfpykit  # LFPykit: only where its models are built
 
     return np.asarray(lfpykit.CurrentDipoleMoment(cell_geometry(start_um, end_um, diam_um))
                       .get_transformation_matrix(), dtype=np.float64)

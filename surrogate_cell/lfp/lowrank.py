@@ -88,6 +88,21 @@ def relative_error(approx, exact) -> float:
     return float(np.linalg.norm(approx - exact) / np.linalg.norm(exact))
 
 
+def readout_kernels(kernels, A, b) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels of a linear voltage readout V = A z + b: K_c A (cells, contacts, r) and Σ_c K_c b (contacts,).
+
+    Parameters
+    ----------
+    kernels : ndarray, shape (cells, contacts, segments)
+        K_c, mV per mV.
+    A : ndarray, shape (segments, r)
+        mV per unit feature.
+    b : ndarray, shape (segments,)
+        mV.
+    """
+    return np.einsum("cks,sr->ckr", kernels, A), np.einsum("cks,s->k", kernels, b)
+
+
 class ReadoutLFP:
     """Exact population LFP from a surrogate's linear voltage readout V = A z + b.
 
@@ -119,9 +134,7 @@ class ReadoutLFP:
         if A.ndim != 2 or A.shape[0] != lfp.n_segments or b.shape != (lfp.n_segments,):
             raise LFPError(f"readout must be A (segments={lfp.n_segments}, r) and b (segments,); got "
                            f"{A.shape} and {b.shape}")
-        K = lfp.kernels
-        self.R = np.einsum("cks,sr->ckr", K, A)
-        self.offset = np.einsum("cks,s->k", K, b)
+        self.R, self.offset = readout_kernels(lfp.kernels, A, b)
         self.n_cells = lfp.n_cells
 
     def compute(self, z) -> np.ndarray:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._native import import_neuron_quietly
 from ..cells.segments import SegmentTable
 from .electrodes import ElectrodeConfig, dipole_matrix
 from .errors import ElectrodeError, LFPError
@@ -266,69 +267,6 @@ class NetworkLFP:
         return V @ self.T.T
 
 
-class LFPRecorder:
-    """Per-step recording of a surrogate population's LFP, for the population runner.
-
-    The kernels live on the model's device in ``dtype`` as one matrix
-    (contacts × cells·segments); each :meth:`record` is a single
-    matrix-vector product into a preallocated (steps × contacts) buffer, with
-    no host transfer. :meth:`result` copies it back once, optionally summed
-    over MPI ranks.
-
-    Parameters
-    ----------
-    lfp : NetworkLFP
-        This rank's cells, in the order of the voltage batch rows.
-    n_steps : int
-        Number of steps to hold (e.g. ``round(tstop / 1 ms)``).
-    device : str
-        Torch device of the voltage batches (``'cpu'``, ``'cuda'``).
-    dtype : str
-        ``'float32'`` (default) or ``'float64'``.
-
-    Examples
-    --------
-    >>> rec = LFPRecorder(lfp, n_steps=1000, device="cpu")
-    >>> for k in range(1000):
-    ...     V = model_step(...)            # (cells, segments) torch tensor, mV
-    ...     rec.record(k, V)
-    >>> lfp_mV = rec.result()              # (contacts, steps), summed over ranks
-    """
-
-    def __init__(self, lfp: NetworkLFP, n_steps: int, *, device: str = "cpu", dtype: str = "float32"):
-        import torch
-
-        if lfp.n_cells == 0:
-            raise LFPError("the NetworkLFP has no cells; add them before creating the recorder")
-        if int(n_steps) < 1:
-            raise LFPError(f"n_steps must be >= 1; got {n_steps}")
-        tdtype = {"float32": torch.float32, "float64": torch.float64}.get(dtype)
-        if tdtype is None:
-            raise LFPError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
-        K = lfp.kernels
-        self.n_cells, self.n_contacts, self.n_segments = K.shape
-        flat = np.array(K.transpose(1, 0, 2).reshape(self.n_contacts, -1), dtype=dtype, order="C")  # a copy
-        self._K = torch.from_numpy(flat).to(device)
-        self._out = torch.zeros((int(n_steps), self.n_contacts), dtype=tdtype, device=device)
-        self.n_steps = int(n_steps)
-
-    def record(self, step: int, V) -> None:
-        """Store the LFP of step ``step`` from voltages ``V`` (cells × segments, mV)."""
-        import torch
-
-        V = torch.as_tensor(V, dtype=self._K.dtype, device=self._K.device)
-        if V.shape != (self.n_cells, self.n_segments):
-            raise LFPError(f"V must have shape ({self.n_cells}, {self.n_segments}); got {tuple(V.shape)}")
-        if not 0 <= step < self.n_steps:
-            raise LFPError(f"step {step} outside 0..{self.n_steps - 1}")
-        torch.mv(self._K, V.reshape(-1), out=self._out[step])
-
-    def result(self, *, reduce: bool = True, pc=None) -> np.ndarray:
-        """The recorded LFP, (contacts, steps) in mV (float64), summed over ranks if ``reduce``."""
-        out = self._out.detach().cpu().numpy().astype(np.float64).T.copy()
-        return allreduce_sum(out, pc) if reduce else out
-
-
 def allreduce_sum(array, pc=None) -> np.ndarray:
     """Element-wise sum of ``array`` over all MPI ranks (NEURON's ParallelContext).
 
@@ -336,8 +274,6 @@ def allreduce_sum(array, pc=None) -> np.ndarray:
     one rank it returns a copy. ``pc`` is the network's ``h.ParallelContext()``
     (created if None).
     """
-    from .._native import import_neuron_quietly
-
     a = np.ascontiguousarray(array, dtype=np.float64)
     h = import_neuron_quietly()
     pc = pc if pc is not None else h.ParallelContext()

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._native import import_neuron_quietly
+from ..cells import HayCell
 from ..cells.segments import SegmentTable, section_name
 from .errors import TransformError
 
@@ -87,7 +89,7 @@ def vmem_to_imem_lfpy(cell) -> np.ndarray:
     constructor calls ``h.define_shape()`` and ``h.finitialize()``: build T
     before a simulation starts, never during one.
     """
-    import LFPy
+    import LFPy  # LFPy: only on this route to T
 
     sections, table = _sections_and_table(cell)
     keys = _segment_keys(sections)
@@ -128,8 +130,6 @@ def vmem_to_imem_neuron(cell) -> np.ndarray:
         A section attached by its 1-end (orientation 1), which this
         construction does not handle.
     """
-    from .._native import import_neuron_quietly
-
     h = import_neuron_quietly()
     sections, table = _sections_and_table(cell)
     secs = list(sections)
@@ -245,7 +245,6 @@ def vmem_to_imem_for(segments: SegmentTable, morphology=None, method: str = "lfp
     key = segments.digest()
     if key in _CACHE:
         return _CACHE[key]
-    from ..cells import HayCell
 
     cell = HayCell(morphology)
     if cell.segments.digest() != key:

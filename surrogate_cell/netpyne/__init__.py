@@ -16,34 +16,19 @@ of the project's ``HayCell`` can be imported only after they are loaded:
 import this package first.
 """
 from ..mechanisms import load_mechanisms
-from .errors import (NetPyNESwapError, SwapMorphologyError, SwapSectionError, SynMechKindError,
-                     UnsupportedFeatureError)
-from .rule import CELL_MODEL, EXC_REVERSAL_MIN_MV, SwapConfig, decide_kind, model_section_name, swap
+from .errors import NetPyNESwapError, SwapMorphologyError, SwapSectionError, SynMechKindError, UnsupportedFeatureError
+from .hooks import install, uninstall
+from .rule import SwapConfig
+from .state import current
+from .swap import swap
 
 load_mechanisms()  # before any importCellParams of HayCell (see the module docstring)
 
 
-def install() -> None:
-    """Install the NetPyNE hooks (``swap`` does it); see :mod:`surrogate_cell.netpyne.hooks`."""
-    from .hooks import install as _install
-
-    _install()
-
-
-def uninstall() -> None:
-    """Restore NetPyNE's own ``sim.PointCell``, ``sim.setupRecording`` and ``sim.gatherData``."""
-    from .hooks import uninstall as _uninstall
-
-    _uninstall()
-
-
 def surrogate_cells() -> dict:
     """``{gid: SurrogateCell}`` of this rank in the current NetPyNE network."""
-    from .hooks import _state
-
-    return dict(_state().cells)
+    return dict(current().cells)
 
 
-__all__ = ["swap", "SwapConfig", "install", "uninstall", "surrogate_cells", "model_section_name", "decide_kind",
-           "CELL_MODEL", "EXC_REVERSAL_MIN_MV", "NetPyNESwapError", "SwapSectionError", "SynMechKindError",
-           "SwapMorphologyError", "UnsupportedFeatureError"]
+__all__ = ["swap", "SwapConfig", "install", "uninstall", "surrogate_cells", "NetPyNESwapError", "SwapSectionError",
+           "SynMechKindError", "SwapMorphologyError", "UnsupportedFeatureError"]

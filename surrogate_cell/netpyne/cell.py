@@ -18,45 +18,21 @@ PointCell; cells of a swapped rule (``cellModel 'sc_Surrogate'`` with a
   for a detailed cell, and ``NetCon.weight[1]`` the channel code;
 * record ``cfg.recordTraces`` of their sections from the runner.
 
-Per-cell state lives in :mod:`.hooks` (keyed by gid), not on the instance:
+Per-cell state lives in :mod:`.state` (keyed by gid), not on the instance:
 NetPyNE pickles cells' ``__dict__`` to gather them over MPI ranks.
 """
 from __future__ import annotations
 
 import math
 
-from netpyne.cell.compartCell import CompartCell
 from netpyne.cell.pointCell import PointCell
 from netpyne.specs import Dict
 
-from ..errors import SurrogateCellError
+from ..errors import DelayTooShortError, InvalidWeightError, SurrogateCellError
+from ..neuron import play_netstim
 from .errors import SwapSectionError, UnsupportedFeatureError
 from .rule import CELL_MODEL
-
-#: NetPyNE's placement functions that the surrogate reuses (checked by ``install``).
-PLACEMENT_FUNCTIONS = ("_secsAndLocsForSingleSynapse", "_secsAndLocsForMultisynapse", "_distributeSynsUniformly",
-                       "_randomSecAndLocFromList")
-
-
-class _SectionView:
-    """The parts of a CompartCell that NetPyNE's synapse-placement functions read: gid, secs, secLists."""
-
-    _secsAndLocsForSingleSynapse = CompartCell._secsAndLocsForSingleSynapse
-    _secsAndLocsForMultisynapse = CompartCell._secsAndLocsForMultisynapse
-    _distributeSynsUniformly = CompartCell._distributeSynsUniformly
-    _randomSecAndLocFromList = CompartCell._randomSecAndLocFromList
-
-    class _Sec:  # stands for a section's hObj where the rule gives no length
-        def __init__(self, L):
-            self.L = L
-
-    def __init__(self, gid: int, info):
-        self.gid = gid
-        self.secLists = info.sec_lists
-        self.secs = {}
-        for name, g in info.secs.items():
-            geom = {"L": g["rule_L"]} if g["rule_L"] is not None else {}
-            self.secs[name] = {"geom": geom, "hObj": self._Sec(g["L"] if g["L"] is not None else 1.0)}
+from .state import adopt, record_traces, register_gid, rule_info, section_view, surrogate_of
 
 
 class SurrogatePointCell(PointCell):
@@ -65,35 +41,27 @@ class SurrogatePointCell(PointCell):
     # -- identity ------------------------------------------------------------------
     def _rule_info(self):
         """The swapped rule's :class:`~.rule.RuleInfo`, or None for other point cells."""
-        from . import hooks
-
-        return hooks.rule_info(self.tags)
+        return rule_info(self.tags)
 
     # -- NEURON objects ------------------------------------------------------------
     def createNEURONObj(self, prop=None):
         info = self._rule_info()
         super().createNEURONObj(prop)
         if info is not None:
-            from . import hooks
-
             if self.hPointp is None:
                 raise UnsupportedFeatureError(f"NetPyNE could not create the {CELL_MODEL} of cell gid {self.gid}")
-            hooks.adopt(self, info)
+            adopt(self, info)
 
     def associateGid(self, threshold=None):
         super().associateGid(threshold)
-        from . import hooks
-
-        hooks.register_gid(self)
+        register_gid(self)
 
     # -- connections ---------------------------------------------------------------
     def addConn(self, params, netStimParams=None):
         info = self._rule_info()
         if info is None:
             return super().addConn(params, netStimParams)
-        from netpyne import sim
-
-        from . import hooks
+        from netpyne import sim  # NetPyNE: only for NetPyNE networks
 
         params = dict(params)
         label = params.get("label")
@@ -124,7 +92,7 @@ class SurrogatePointCell(PointCell):
             params["synMech"] = synmechs[0]  # NetPyNE's default for a detailed cell: the first synMech
         kind = info.kind(params["synMech"], sim.net.params.synMechParams)
         secs, locs = self._place(params, sec_labels)
-        surrogate = hooks.surrogate_of(self)
+        surrogate = surrogate_of(self)
         targets = []
         for i in range(params["synsPerConn"]):
             if not sim.cfg.allowConnsWithWeight0 and weights[i] == 0.0:
@@ -140,13 +108,9 @@ class SurrogatePointCell(PointCell):
                 raise SwapSectionError(f"{where}: synapse {i} on {secs[i]}({locs[i]:.4g}): {exc}") from None
             w = weights[i]
             if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
-                from ..errors import InvalidWeightError
-
                 raise InvalidWeightError(f"{where}: weight {w!r}; a surrogate's weights must be finite and >= 0")
             d = delays[i]
             if not (isinstance(d, (int, float)) and math.isfinite(d) and d >= 0):
-                from ..errors import DelayTooShortError
-
                 raise DelayTooShortError(f"{where}: delay {d!r} ms; delays must be finite and >= 0")
         for i, target in enumerate(targets):
             if target is None:
@@ -166,22 +130,18 @@ class SurrogatePointCell(PointCell):
             if sim.cfg.createNEURONObj and source is not None:
                 # a NetStim population cell of this rank: its spikes are played, it keeps firing for its other
                 # targets, and no NetCon carries them here
-                from ..neuron import play_netstim
-
                 play_netstim(source, target, weight=weights[i], delay=delays[i], silence=False)
                 self.conns[-1]["hObj"] = None
             elif sim.cfg.createNEURONObj:
-                from neuron import h
+                from neuron import h  # NEURON: only where a simulation is built
 
                 nc = h.NetCon(netstim, self.hPointp) if netstim is not None else \
                     sim.pc.gid_connect(params["preGid"], self.hPointp)
                 nc.weight[0] = weights[i]
                 nc.weight[1] = target.code
-                nc.delay = delays[i]  # from a surrogate: shortened by the spike latency in hooks.finalize
+                nc.delay = delays[i]  # from a surrogate: shortened by the spike latency in state.finalize
                 self.conns[-1]["hObj"] = nc
                 if netstim is not None and info.config.play_netstims:  # the NetCon stays, silent: bookkeeping
-                    from ..neuron import play_netstim
-
                     play_netstim(netstim, target, weight=weights[i], delay=delays[i])
             if sim.cfg.verbose:
                 print(f"  Created connection preGid={params['preGid']}, postGid={self.gid} (surrogate), "
@@ -213,11 +173,9 @@ class SurrogatePointCell(PointCell):
 
     def _place(self, params, sec_labels):
         """(sections, locs) of the synsPerConn synapses, by NetPyNE's own placement functions."""
-        from netpyne import sim
+        from netpyne import sim  # NetPyNE: only for NetPyNE networks
 
-        from . import hooks
-
-        view = hooks.section_view(hooks.rule_info(self.tags))
+        view = section_view(rule_info(self.tags))
         view.gid = self.gid
         conn_random = params.get("connRandomSecFromList", sim.cfg.connRandomSecFromList)
         uniform = params.get("distributeSynsUniformly", sim.cfg.distributeSynsUniformly)
@@ -242,7 +200,7 @@ class SurrogatePointCell(PointCell):
         info = self._rule_info()
         if info is None:
             return PointCell.__getattr__(self, "addStim")(params)  # NetPyNE's PointCell: no stims
-        from netpyne import sim
+        from netpyne import sim  # NetPyNE: only for NetPyNE networks
 
         stype = params.get("type")
         if stype != "NetStim":
@@ -271,9 +229,7 @@ class SurrogatePointCell(PointCell):
     def recordTraces(self):
         if self._rule_info() is None:
             return super().recordTraces()
-        from . import hooks
-
-        hooks.record_traces(self)
+        record_traces(self)
 
 
 def _local_netstim_source(sim, pre_gid):

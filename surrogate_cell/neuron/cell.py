@@ -11,12 +11,12 @@ that kind on the segment that contains the position.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..cells.segments import SegmentTable
 from ..errors import MorphologyMismatchError, NetworkError, UnknownReceptorError, UnknownSectionError
 from ..model import SurrogateModel
 from .runner import RunnerConfig, get_runner
@@ -54,8 +54,6 @@ def section_key(section) -> str:
 
 def morphology_digest(expect) -> tuple[str, int]:
     """(cell digest, segment count) of a HayCell-like object (``.segments``), a SegmentTable or a digest string."""
-    from ..cells.segments import SegmentTable
-
     if isinstance(expect, str):
         return expect, -1
     table = getattr(expect, "segments", expect)
@@ -127,26 +125,26 @@ class Recording:
     """
 
     def __init__(self, batch, start: int, stop: int, section: str | None, x: float | None, segments):
-        self._batch, self._cols = batch, slice(start, stop)
+        self.batch, self._cols = batch, slice(start, stop)
         self.section, self.x = section, x
         self.segments = np.asarray(segments)
 
     @property
     def t(self) -> np.ndarray:
         """Sample times (ms)."""
-        return np.asarray(self._batch.t_ms)
+        return np.asarray(self.batch.t_ms)
 
     @property
     def v(self) -> np.ndarray:
         """Voltage (mV): shape (T,) for one segment, (T, n) for several."""
-        data = self._batch.recorded()[:, self._cols]
+        data = self.batch.recorded()[:, self._cols]
         return data[:, 0] if self.section is not None else data
 
     def vector(self):
         """The voltage of a single-segment recording as a NEURON ``h.Vector`` (mV)."""
         if self.section is None:
             raise NetworkError("vector() is for a single-segment recording; use .v for record_all()")
-        from neuron import h
+        from neuron import h  # NEURON: only where a simulation is built
 
         return h.Vector(self.v)
 
@@ -186,6 +184,10 @@ class SurrogateCell:
     incoming, outgoing : list of h.NetCon
         NetCons made by :func:`~surrogate_cell.neuron.connect` /
         ``gid_connect`` onto and from this cell, kept alive with it.
+    runner : SurrogateRunner
+        The process's runner, which steps the cell.
+    batch : ModelBatch
+        The cells of its model in this process; ``row`` is its row there.
 
     Examples
     --------
@@ -225,8 +227,8 @@ class SurrogateCell:
         self.outgoing: list = []
         self.source = h.sc_Surrogate() if source is None else source
         self._self_nc = h.NetCon(None, self.source)  # the runner's spike trigger (flag 2)
-        self._runner = runner
-        self._batch, self._row, cellid = runner.add_cell(self, model)
+        self.runner = runner
+        self.batch, self.row, cellid = runner.add_cell(self, model)
         self.source.cellid = cellid
         if gid is not None and source is None:
             self._register_gid(int(gid))
@@ -235,11 +237,11 @@ class SurrogateCell:
             runner.declare_surrogate_gids([self.gid])
 
     def _register_gid(self, gid: int) -> None:
-        pc = self._runner.pc
+        pc = self.runner.pc
         pc.set_gid2node(gid, pc.id())
-        pc.cell(gid, self._runner.h.NetCon(self.source, None))
+        pc.cell(gid, self.runner.h.NetCon(self.source, None))
         self.gid = gid
-        self._runner.declare_surrogate_gids([gid])
+        self.runner.declare_surrogate_gids([gid])
 
     @property
     def label(self) -> str:
@@ -251,7 +253,7 @@ class SurrogateCell:
     @property
     def latency_ms(self) -> float:
         """Time from a somatic crossing to the emitted spike (ms)."""
-        return self._runner.latency_ms
+        return self.runner.latency_ms
 
     # -- addressing ------------------------------------------------------------
     def segment(self, section, x: float = 0.5) -> int:
@@ -297,7 +299,7 @@ class SurrogateCell:
         """
         k = receptor_kind(kind)
         row = self.segment(section, x)
-        channel = self._batch.channel_of.get((row, k))
+        channel = self.batch.channel_of.get((row, k))
         if channel is None:
             name = section_key(section)
             raise UnknownSectionError(
@@ -305,27 +307,20 @@ class SurrogateCell:
                 f"(region {self.model.segments.region[row]}); its synapses sit on basal and apical segments")
         return SynapseTarget(self, section_key(section), float(x), k, row, int(channel))
 
-    def connect(self, source, section, x: float = 0.5, kind: str = "exc", weight: float = 1.0,
-                delay: float = 1.0, threshold: float | None = None):
-        """Connect ``source`` onto ``section(x)``; see :func:`surrogate_cell.neuron.connect`."""
-        from .connect import connect
-
-        return connect(source, self.synapse(section, x, kind), weight=weight, delay=delay, threshold=threshold)
-
     # -- recording -------------------------------------------------------------
     def record(self, section="soma", x: float = 0.5) -> Recording:
         """Record the voltage of ``section(x)`` every 1 ms (from the next ``finitialize``)."""
         row = self.segment(section, x)
-        start, stop = self._batch.add_recording(self._row, [row])
-        self._runner.structure_changed()
-        return Recording(self._batch, start, stop, section_key(section), float(x), [row])
+        start, stop = self.batch.add_recording(self.row, [row])
+        self.runner.structure_changed()
+        return Recording(self.batch, start, stop, section_key(section), float(x), [row])
 
     def record_all(self) -> Recording:
         """Record every segment (``.v`` is (T, segments), rows of ``model.segments``)."""
         rows = np.arange(self.model.n_segments)
-        start, stop = self._batch.add_recording(self._row, rows)
-        self._runner.structure_changed()
-        return Recording(self._batch, start, stop, None, None, rows)
+        start, stop = self.batch.add_recording(self.row, rows)
+        self.runner.structure_changed()
+        return Recording(self.batch, start, stop, None, None, rows)
 
     @property
     def spike_times(self) -> np.ndarray:
@@ -334,18 +329,4 @@ class SurrogateCell:
         The spike NEURON sees (NetCons, ``pc.spike_record``) is emitted at
         ``t* + latency_ms``.
         """
-        return self._batch.cell_spikes(self._row)
-
-
-def validate_weight(weight) -> float:
-    """A finite, non-negative weight, or :class:`InvalidWeightError`."""
-    from ..errors import InvalidWeightError
-
-    try:
-        w = float(weight)
-    except (TypeError, ValueError):
-        raise InvalidWeightError(f"weight must be a number, got {weight!r}") from None
-    if not math.isfinite(w) or w < 0:
-        raise InvalidWeightError(f"weight must be finite and >= 0 (a multiple of the synapse's reference "
-                                 f"conductance), got {w}")
-    return w
+        return self.batch.cell_spikes(self.row)

@@ -15,37 +15,18 @@ w × 0.4 nS AMPA and NMDA (``sc_AMPANMDA``) or w × 1 nS GABA_A (``sc_GABAA``).
 """
 from __future__ import annotations
 
-import math
+from neuron import hoc, nrn
 
-from ..errors import DelayTooShortError, NetworkError
-from .cell import SurrogateCell, SynapseTarget, validate_weight
+from ..errors import NetworkError
+from .cell import SurrogateCell, SynapseTarget
+from .checks import check_delay, check_weight
 from .runner import get_runner
 
 
-def _delay(delay) -> float:
-    try:
-        d = float(delay)
-    except (TypeError, ValueError):
-        raise DelayTooShortError(f"delay must be a number of ms, got {delay!r}") from None
-    if not math.isfinite(d) or d < 0:
-        raise DelayTooShortError(f"delay must be finite and >= 0 ms, got {d}")
-    return d
-
-
 def netcon_delay(delay: float, from_surrogate: bool) -> float:
-    """The NetCon delay (ms) that delivers at ``t* + delay``; checks the minimum for surrogate sources."""
-    d = _delay(delay)
-    if not from_surrogate:
-        return d
-    runner = get_runner()
-    minimum = runner.latency_ms + runner.config.min_netcon_delay_ms
-    if d < minimum - 1e-12:
-        raise DelayTooShortError(
-            f"delay {d} ms from a surrogate cell is below its minimum {minimum:g} ms: a surrogate emits its "
-            f"spike {runner.latency_ms:g} ms after the somatic crossing (one model step) and the NetCon "
-            f"keeps at least RunnerConfig.min_netcon_delay_ms = {runner.config.min_netcon_delay_ms:g} ms; "
-            "use a longer delay")
-    return d - runner.latency_ms
+    """The NetCon delay (ms) that delivers at ``t* + delay`` (:meth:`SurrogateRunner.netcon_delay` for a surrogate
+    source)."""
+    return get_runner().netcon_delay(delay, what="a connection") if from_surrogate else check_delay(delay)
 
 
 def _target(target):
@@ -102,11 +83,10 @@ def connect(source, target, weight: float = 1.0, delay: float = 1.0, threshold: 
     """
     runner = get_runner()
     h = runner.h
-    w = validate_weight(weight)
+    w = check_weight(weight)
     hoc_target, code, target_cell = _target(target)
     source_cell = source if isinstance(source, SurrogateCell) else None
     d = netcon_delay(delay, from_surrogate=source_cell is not None)
-    from neuron import hoc, nrn
 
     if hoc_target is not None and not isinstance(hoc_target, hoc.HocObject):
         raise NetworkError(f"target must be cell.synapse(...) or a NEURON point process, got {type(target).__name__}")
@@ -153,15 +133,13 @@ def gid_connect(src_gid: int, target, weight: float = 1.0, delay: float = 1.0,
     runner = get_runner()
     pc = runner.pc
     gid = int(src_gid)
-    w = validate_weight(weight)
+    w = check_weight(weight)
     if surrogate_source is None:
         surrogate_source = runner.is_surrogate_gid(gid)
         if not surrogate_source and int(pc.nhost()) == 1 and not pc.gid_exists(gid):
             raise NetworkError(f"source gid {gid} does not exist (yet): create the source cells before "
                                "connecting, or pass surrogate_source=True/False")
     hoc_target, code, target_cell = _target(target)
-    from neuron import hoc
-
     if not isinstance(hoc_target, hoc.HocObject):
         raise NetworkError(f"target must be cell.synapse(...) or a NEURON point process, got {type(target).__name__}")
     d = netcon_delay(delay, from_surrogate=bool(surrogate_source))

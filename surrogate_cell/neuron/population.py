@@ -80,7 +80,7 @@ class Population:
 
         Returns
         -------
-        LFPRecording
+        surrogate_cell.lfp.LFPRecorder
             ``.lfp()`` sums over ranks (collective: call it on every rank).
 
         Examples

@@ -26,20 +26,30 @@ detailed cell's spike at t* would. See ``docs/neuron.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 import os
 import time
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from .._native import import_neuron_quietly
 from ..callbacks import without_gc
-from ..errors import NetworkError, RunnerStateError
-from ..model import check_device, crossing_fractions
+from ..errors import DelayTooShortError, NetworkError, RunnerStateError
+from ..lfp import ElectrodeConfig, LFPRecorder, NetworkLFP, Placement, vmem_to_imem_for
+from ..mechanisms import load_mechanisms
+from ..model import check_device, load
+from .batch import SPIKE_RULES, ModelBatch
+from .checks import check_delay
+from .events import BinnedEvents
 
-#: Spike rules a runner understands.
-SPIKE_RULES = ("threshold", "probability")
+#: Routes to T (``surrogate_cell.lfp.vmem_to_imem_for``); 'neuron' has no side effect on a simulation.
+T_METHODS = ("neuron", "lfpy")
+LFP_DTYPES = ("float32", "float64")
+#: Forms of the LFP's per-step product: 'full' kernels K_c on the voltages, or 'readout' kernels K_c A on the
+#: features z of a model whose voltages are a linear readout V = A z + b; 'auto' picks 'readout' where it exists.
+LFP_FORMS = ("auto", "full", "readout")
 
 
 @dataclass(frozen=True)
@@ -141,151 +151,6 @@ def default_torch_threads(nhost: int, n_cells: int | None = None) -> int:
     return cap if n_cells is None else max(1, min(cap, n_cells // CELLS_PER_THREAD))
 
 
-class _Batch:
-    """The cells of one model: input matrix, model state, spikes and recordings."""
-
-    def __init__(self, runner: "SurrogateRunner", model):
-        self.runner = runner
-        self.model = model
-        self.cells: list = []
-        self.rec_row: list[int] = []  # batch row of each recorded column
-        self.lfp_parts: list = []  # LFP kernels of placed cells (surrogate_cell.neuron.lfp._BatchLFP)
-        self.rec_seg: list[int] = []  # segment row of each recorded column
-        self.threshold = model.spike_threshold_mV
-        self.p_threshold = model.spike_probability
-        self.spike_rule = runner.config.spike_rule or model.metadata.get("spike_rule", "threshold")
-        if self.spike_rule not in SPIKE_RULES:
-            raise NetworkError(f"model {model.path}: unknown spike_rule {self.spike_rule!r} in its metadata")
-        self.n_channels = model.n_channels
-        self.n_segments = model.n_segments
-        soma = np.flatnonzero(np.asarray(model.segments.region) == "soma")
-        if soma.size == 0:
-            raise NetworkError(f"model {model.path}: its segment table has no 'soma' segment to detect spikes on")
-        self.soma_row = int(soma[0])  # row 0 for HayCell tables
-        self._built_size = -1
-        self._v0 = None  # (N,) rest voltage, p0: rest spike probability
-        self._p0 = 0.0
-        # channel lookup: (segment row, kind) -> channel
-        self.channel_of = {(int(s), str(k)): c for c, (s, k) in
-                           enumerate(zip(model.channel_segment, model.channel_kind))}
-
-    # -- structure --------------------------------------------------------------
-    def add_cell(self, cell) -> int:
-        self.cells.append(cell)
-        return len(self.cells) - 1
-
-    def add_recording(self, row: int, segs) -> tuple[int, int]:
-        start = len(self.rec_row)
-        for s in segs:
-            self.rec_row.append(row)
-            self.rec_seg.append(int(s))
-        return start, len(self.rec_row)
-
-    # -- run --------------------------------------------------------------------
-    def start(self, k0: int) -> None:
-        """Reset for a run starting at t = k0 ms (called at finitialize)."""
-        import torch
-
-        dev = self.runner.device
-        B, C = len(self.cells), self.n_channels
-        if self._built_size != B:
-            self.model.module.to(dev)
-            self.model.module.eval()
-            # channel-major (C, B), handed to the model as its (B, C) transpose: the layout its step reads fastest
-            self.inputs = np.zeros((C, B), dtype=np.float32)
-            self.inputs_t = torch.from_numpy(self.inputs).t()
-            with torch.inference_mode():
-                zeros = torch.zeros(B, C, device=dev)
-                for _ in range(self.runner.config.warmup_steps):
-                    v, p, _ = self.model.module.step(zeros, self.model.module.init_state(B))
-            v = v.detach().float().cpu().numpy()
-            p = p.detach().float().cpu().numpy()
-            self._check_shapes(v, p, B)
-            # the rest state: one input-free step from the initial state (same for every cell)
-            self._v0 = v[0].astype(np.float64)
-            self._p0 = float(p[0])
-            self.self_ncs = [c._self_nc for c in self.cells]
-            self._built_size = B
-        self.rec_row_t = torch.as_tensor(self.rec_row, dtype=torch.long, device=dev)
-        self.rec_seg_t = torch.as_tensor(self.rec_seg, dtype=torch.long, device=dev)
-        self.rec_row_np = np.asarray(self.rec_row, dtype=np.int64)
-        self.rec_seg_np = np.asarray(self.rec_seg, dtype=np.int64)
-        with torch.inference_mode():
-            self.state = self.model.module.init_state(B).to(dev)
-        self.inputs[:] = 0.0
-        self.prev = np.full(B, self._v0[self.soma_row] if self.spike_rule == "threshold" else self._p0)
-        self.t_ms = [float(k0)]
-        self.chunks = [self._v0[self.rec_seg_np]]
-        self._stacked = None
-        self.spike_rows: list[np.ndarray] = []
-        self.spike_times: list[np.ndarray] = []
-        for part in self.lfp_parts:
-            part.start(self._v0)
-
-    def _check_shapes(self, v, p, B) -> None:
-        if v.shape != (B, self.n_segments) or p.shape != (B,):
-            raise NetworkError(
-                f"model {self.model.path}: step() returned voltage {tuple(v.shape)} and spike probability "
-                f"{tuple(p.shape)}, expected ({B}, {self.n_segments}) and ({B},) for its segment table")
-
-    def step(self, k: int, rows: np.ndarray, chans: np.ndarray, weights: np.ndarray):
-        """Advance bin [k − 1, k). Returns (batch rows, crossing times t* in ms) of new spikes."""
-        import torch
-
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            if self.runner.device == "cpu":
-                if rows.size:
-                    np.add.at(self.inputs, (chans, rows), weights.astype(np.float32))
-                x = self.inputs_t
-            else:
-                x = torch.zeros(self.inputs.shape, device=self.runner.device)
-                if rows.size:
-                    dev = self.runner.device
-                    x.index_put_((torch.as_tensor(chans, device=dev), torch.as_tensor(rows, device=dev)),
-                                 torch.as_tensor(weights, dtype=torch.float32, device=dev), accumulate=True)
-                x = x.t()
-            v, p, self.state = self.model.module.step(x, self.state)
-            if self.spike_rule == "threshold":
-                cur = v[:, self.soma_row].double().cpu().numpy()
-            else:
-                cur = p.double().cpu().numpy()
-            rec = v[self.rec_row_t, self.rec_seg_t].double().cpu().numpy() if self.rec_row else None
-            self.runner.stats.model_s += time.perf_counter() - t0
-            if self.lfp_parts:
-                t1 = time.perf_counter()
-                for part in self.lfp_parts:
-                    part.record(k, v, self.state)
-                self.runner.stats.lfp_s += time.perf_counter() - t1
-        if rows.size and self.runner.device == "cpu":
-            self.inputs[chans, rows] = 0.0
-        if rec is not None:
-            self.chunks.append(rec)
-        self.t_ms.append(float(k))
-        self._stacked = None
-        level = self.threshold if self.spike_rule == "threshold" else self.p_threshold
-        prev = self.prev
-        crossing, frac = crossing_fractions(prev, cur, level)
-        self.prev = cur
-        if crossing.size == 0:
-            return crossing, np.empty(0)
-        tstar = (k - 1) + frac
-        self.spike_rows.append(crossing)
-        self.spike_times.append(tstar)
-        return crossing, tstar
-
-    # -- results ----------------------------------------------------------------
-    def recorded(self) -> np.ndarray:
-        """(T, R) recorded voltages (mV) of this run so far."""
-        if self._stacked is None:
-            self._stacked = np.stack(self.chunks) if self.rec_row else np.zeros((len(self.t_ms), 0))
-        return self._stacked
-
-    def cell_spikes(self, row: int) -> np.ndarray:
-        out = [t[r == row] for r, t in zip(self.spike_rows, self.spike_times)]
-        return np.concatenate(out) if out else np.empty(0)
-
-
 class SurrogateRunner:
     """Batches every surrogate cell of this process and steps them every 1 ms of a NEURON run.
 
@@ -302,8 +167,7 @@ class SurrogateRunner:
     """
 
     def __init__(self, config: RunnerConfig | None = None):
-        from .._native import import_neuron_quietly
-        from ..mechanisms import load_mechanisms
+        import torch  # heavy: only once a network has surrogate cells
 
         config = config or RunnerConfig()
         config.validate()
@@ -315,31 +179,22 @@ class SurrogateRunner:
         self.config = config
         self.device = config.device
         self.pc = h.ParallelContext()
-        import torch
-
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         self.latency_ms = 1.0
         self.stats = RunStats()
-        self._batches: list[_Batch] = []
+        self._batches: list[ModelBatch] = []
         self._models: dict = {}  # (path, mtime) -> SurrogateModel, for cells given a file
         self._cells: list = []
         self._cell_info: list[tuple[int, int, int]] = []  # (batch, row, channel count) by cell id
         self._cell_batch = self._cell_row = self._cell_channels = np.zeros(0, dtype=np.int64)
         self._surrogate_gids: set[int] = set()
-        self._lfp: list = []  # LFPRecording objects (record_lfp)
+        self._lfp: list = []  # LFPRecorder objects (record_lfp)
         self._version = 0  # bumped by every structural change
         self._run_version = -1  # version at the last finitialize
         self._k = 0
-        self._pending = np.zeros((0, 4))
-        self._played: list = []  # PlayedTrain objects (trains.play_spikes)
-        self._played_events = np.zeros((0, 4))  # their (cell, code, w, t) records sorted by t, at finitialize
-        self._played_pos = 0
-        self._played_horizon = math.inf  # played NetStims are drawn to h.tstop at finitialize
-        self._netstims: dict = {}  # hname -> (NetStim, (interval, start, noise, number) as first read, silenced?)
+        self.events = BinnedEvents(h, config.bin_tolerance_ms)
         self._closed = False
-        self._drain_cell = h.sc_Surrogate()  # drain() is a method of any instance
-        self._buffer = h.Vector(4096)
         self._cvode = h.CVode()
         self._fih = h.FInitializeHandler(1, self._on_init)
         self._tick_cb = self._tick
@@ -347,27 +202,23 @@ class SurrogateRunner:
     # -- structure ---------------------------------------------------------------
     def load_model(self, path):
         """The model in file ``path``, loaded once per process (cells given the same file share a batch)."""
-        from pathlib import Path
-
-        from ..model import load
-
         p = Path(path).resolve()
         key = (str(p), p.stat().st_mtime_ns if p.is_file() else -1)
         if key not in self._models:
             self._models[key] = load(p)
         return self._models[key]
 
-    def batch_for(self, model) -> _Batch:
+    def batch_for(self, model) -> ModelBatch:
         for batch in self._batches:
             if batch.model is model:
                 return batch
         if abs(model.dt_ms - 1.0) > 1e-12:
             raise NetworkError(f"model {model.path} has a {model.dt_ms} ms step; the runner steps every 1 ms")
-        batch = _Batch(self, model)
+        batch = ModelBatch(self, model)
         self._batches.append(batch)
         return batch
 
-    def add_cell(self, cell, model) -> tuple[_Batch, int, int]:
+    def add_cell(self, cell, model) -> tuple[ModelBatch, int, int]:
         """Register a cell; returns (batch, row in batch, cell id)."""
         self._check_open()
         batch = self.batch_for(model)
@@ -394,6 +245,28 @@ class SurrogateRunner:
 
     def is_surrogate_gid(self, gid: int) -> bool:
         return int(gid) in self._surrogate_gids
+
+    def netcon_delay(self, delay_ms: float, *, what: str = "a connection") -> float:
+        """The NetCon delay (ms) of a connection from a surrogate with ``delay_ms``: it delivers at t* + delay_ms.
+
+        A surrogate emits its spike ``latency_ms`` after the somatic crossing
+        t*, so its NetCons are shortened by that much, and must keep at least
+        ``RunnerConfig.min_netcon_delay_ms``.
+
+        Raises
+        ------
+        DelayTooShortError
+            ``delay_ms`` below ``latency_ms + min_netcon_delay_ms``, naming ``what``.
+        """
+        d = check_delay(delay_ms)
+        minimum = self.latency_ms + self.config.min_netcon_delay_ms
+        if d < minimum - 1e-12:
+            raise DelayTooShortError(
+                f"{what}: delay {d:g} ms from a surrogate cell is below its minimum {minimum:g} ms (a surrogate emits "
+                f"its spike {self.latency_ms:g} ms after the somatic crossing, one model step, and the NetCon keeps "
+                f"at least RunnerConfig.min_netcon_delay_ms = {self.config.min_netcon_delay_ms:g} ms); use a "
+                "longer delay")
+        return d - self.latency_ms
 
     def record_lfp(self, electrodes, placements, *, morphology=None, dtype: str = "float32",
                    method: str = "neuron", form: str = "auto"):
@@ -426,7 +299,7 @@ class SurrogateRunner:
 
         Returns
         -------
-        LFPRecording
+        surrogate_cell.lfp.LFPRecorder
             ``.lfp()`` (contacts, samples) in mV at ``.t`` = t0, t0 + 1, ... ms,
             summed over MPI ranks (collective).
 
@@ -438,63 +311,95 @@ class SurrogateRunner:
             A contact inside a placed soma; a model whose segment table the
             morphology does not reproduce.
         """
-        from .lfp import LFPRecording, resolve_placements
-
         self._check_open()
         if isinstance(placements, Mapping) and not placements and int(self.pc.nhost()) == 1:
             # (under MPI a rank may hold none of the cells; the recording is collective)
             raise NetworkError("record_lfp got no placements, so its LFP would be all zeros; give "
                                "{SurrogateCell or gid: (x, y, z) µm} for every cell to record")
-        recording = LFPRecording(self, electrodes, resolve_placements(self, placements), morphology=morphology,
-                                 dtype=dtype, method=method, form=form)
-        self._lfp.append(recording)
+        if not isinstance(electrodes, ElectrodeConfig):
+            raise NetworkError(f"electrodes must be a surrogate_cell.lfp.ElectrodeConfig (e.g. laminar_probe(...)), "
+                               f"got {type(electrodes).__name__}")
+        if dtype not in LFP_DTYPES:
+            raise NetworkError(f"dtype must be one of {LFP_DTYPES}, got {dtype!r}")
+        if method not in T_METHODS:
+            raise NetworkError(f"method must be one of {T_METHODS}, got {method!r}")
+        if form not in LFP_FORMS:
+            raise NetworkError(f"form must be one of {LFP_FORMS}, got {form!r}")
+        placed = self._placed(placements)
+        by_batch: dict[int, list] = {}
+        for cell, placement in placed.items():
+            by_batch.setdefault(self._batches.index(cell.batch), []).append((cell.row, placement))
+        recorder = LFPRecorder(electrodes.n_contacts, device=self.device, dtype=dtype, pc=self.pc)
+        probes = []
+        for b, entries in sorted(by_batch.items()):
+            batch = self._batches[b]
+            readout = batch.model.linear_readout() if form in ("auto", "readout") else None
+            if form == "readout" and readout is None:
+                raise NetworkError(f"form='readout': model {batch.model.path} has no linear voltage readout (only "
+                                   "an MH surrogate with linear towers and neither local path nor spike waveforms "
+                                   "has one); use form='full' or 'auto'")
+            entries.sort(key=lambda e: e[0])
+            net = NetworkLFP(electrodes, batch.model.segments,
+                             vmem_to_imem_for(batch.model.segments, morphology, method=method))
+            for _, placement in entries:
+                net.add_placement(placement)
+            spec = None if readout is None else (*readout, batch.model.readout_features)
+            group = recorder.add_group(net.kernels, rows=[e[0] for e in entries], readout=spec)
+            probes.append((batch, group))
+        for batch, group in probes:  # only once every group's kernels are built
+            batch.probes.append((recorder, group))
+        recorder.placements = placed
+        self._lfp.append(recorder)
         self._version += 1
-        return recording
+        return recorder
+
+    def _placed(self, placements) -> dict:
+        """``{SurrogateCell: Placement}`` of this rank from a mapping keyed by cells or gids.
+
+        Values may be a :class:`~surrogate_cell.lfp.Placement` or a position
+        (x, y, z) in µm (soma centre, no rotation). A gid of another rank
+        (declared a surrogate, e.g. by a Population) is skipped; any other
+        unknown key is an error.
+        """
+        if not isinstance(placements, Mapping):
+            raise NetworkError("placements must be a mapping {SurrogateCell or gid: Placement or (x, y, z) µm}")
+        by_gid = {c.gid: c for c in self._cells if c.gid is not None}
+        mine = set(map(id, self._cells))
+        out = {}
+        for key, value in placements.items():
+            if hasattr(key, "synapse"):  # a cell
+                if id(key) not in mine:
+                    raise NetworkError(f"cell {key.label} does not belong to this process's runner")
+                cell = key
+            else:
+                try:
+                    gid = int(key)
+                except (TypeError, ValueError):
+                    raise NetworkError(f"a placement key must be a SurrogateCell or a gid, got {key!r}") from None
+                cell = by_gid.get(gid)
+                if cell is None:
+                    if self.is_surrogate_gid(gid) and int(self.pc.nhost()) > 1:
+                        continue  # a cell of another rank
+                    raise NetworkError(f"gid {gid} is no surrogate cell of this network; place only surrogate cells")
+            if cell in out:
+                raise NetworkError(f"cell {cell.label} is placed twice")
+            if isinstance(value, Placement):
+                out[cell] = value
+            else:
+                try:
+                    out[cell] = Placement(tuple(float(v) for v in value))
+                except (TypeError, ValueError):
+                    raise NetworkError(f"placement of {cell.label} must be a Placement or (x, y, z) in µm, "
+                                       f"got {value!r}") from None
+        return out
 
     def add_played(self, train) -> None:
-        """Keep a :class:`~surrogate_cell.neuron.trains.PlayedTrain`; it plays from the next ``finitialize``."""
+        """Keep a :class:`~surrogate_cell.neuron.PlayedTrain`; it plays from the next ``finitialize``."""
         self._check_open()
-        if train.target.cell._runner is not self:
+        if train.target.cell.runner is not self:
             raise NetworkError(f"{train!r} targets a cell of another runner")
-        self._played.append(train)
+        self.events.played.append(train)
         self._version += 1
-
-    def netstim_params(self, netstim, silence: bool = True) -> tuple:
-        """(interval, start, noise, number) of a NetStim, read once; with ``silence`` the NetStim is then
-        silenced (number 0) until the runner closes. A NetStim is either silenced or not, for all its targets."""
-        key = netstim.hname()
-        if key not in self._netstims:
-            self._netstims[key] = (netstim, (float(netstim.interval), float(netstim.start), float(netstim.noise),
-                                             float(netstim.number)), bool(silence))
-            if silence:
-                netstim.number = 0  # NEURON sends nothing; the runner plays its spikes
-        elif self._netstims[key][2] != bool(silence):
-            raise NetworkError(f"{key} is played {'silenced' if self._netstims[key][2] else 'unsilenced'} already; "
-                               "play a NetStim the same way into all its targets")
-        return self._netstims[key][1]
-
-    def _played_records(self, k0: int) -> None:
-        """Sort every played event into (cell, code, w, t) records; skip those before the run's start k0."""
-        from .trains import PlayedNetStim, draw_netstim_trains
-
-        netstims = [tr for tr in self._played if isinstance(tr, PlayedNetStim)]
-        self._played_horizon = math.inf
-        if netstims:
-            if k0 != 0:
-                raise RunnerStateError(f"played NetStims replay a run from t = 0; this one starts at t = {k0} ms")
-            self._played_horizon = float(self.h.tstop)
-            draw_netstim_trains(netstims, self._played_horizon, int(self.h.Random().Random123_globalindex()))
-        trains = [tr for tr in self._played if len(tr)]
-        counts = np.array([len(tr) for tr in trains], dtype=np.int64)
-        ev = np.empty((int(counts.sum()), 4))
-        if trains:  # one pass per column, not per train (a network may play 10^5 trains)
-            ev[:, 0] = np.repeat([float(tr.target.cell.source.cellid) for tr in trains], counts)
-            ev[:, 1] = np.repeat([float(tr.target.code) for tr in trains], counts)
-            ev[:, 2] = np.repeat([tr.weight for tr in trains], counts)
-            ev[:, 3] = np.concatenate([tr.delivery_ms for tr in trains])
-        ev = ev[np.argsort(ev[:, 3], kind="stable")]
-        self._played_events = ev
-        self._played_pos = int(np.searchsorted(ev[:, 3], k0 - self.config.bin_tolerance_ms, side="left"))
 
     @property
     def cells(self) -> list:
@@ -512,11 +417,7 @@ class SurrogateRunner:
             cell.source.cellid = -1
         self._fih = None
         self._lfp = []
-        self._played, self._played_events = [], np.zeros((0, 4))
-        for netstim, params, silenced in self._netstims.values():
-            if silenced:
-                netstim.number = params[3]  # the NetStims send their own spikes again
-        self._netstims = {}
+        self.events.restore_netstims()
         self._batches, self._cells, self._models = [], [], {}
         self._surrogate_gids = set()
 
@@ -530,11 +431,13 @@ class SurrogateRunner:
         if self._closed:
             return
         h = self.h
-        if self._lfp:
-            from .lfp import capacity_hint
-
-            for recording in self._lfp:
-                recording._reset(round(h.t), capacity_hint(h))
+        self._lfp = [rec for rec in self._lfp if not rec.closed]
+        for batch in self._batches:
+            batch.probes = [(rec, group) for rec, group in batch.probes if not rec.closed]
+        tstop = float(getattr(h, "tstop", 0.0) or 0.0)
+        capacity = int(math.ceil(tstop)) + 2 if math.isfinite(tstop) and tstop > 0 else 1024
+        for recorder in self._lfp:
+            recorder.start(round(h.t), capacity)
         if not self._cells:
             return
         t0 = time.perf_counter()
@@ -549,7 +452,7 @@ class SurrogateRunner:
             raise RunnerStateError(f"a run with surrogate cells must start at a whole ms, got t = {h.t}")
         self.stats = RunStats()
         if self.config.torch_threads is None and self.device == "cpu":
-            import torch
+            import torch  # heavy: imported already by the model
 
             torch.set_num_threads(default_torch_threads(int(self.pc.nhost()), len(self._cells)))
         info = np.asarray(self._cell_info, dtype=np.int64).reshape(-1, 3)
@@ -557,9 +460,7 @@ class SurrogateRunner:
         for batch in self._batches:
             batch.start(k0)
         self._k = k0
-        self._pending = np.zeros((0, 4))
-        self._played_records(k0)
-        self._buffer.resize(max(int(self._buffer.size()), 4096))
+        self.events.start(k0)
         self._run_version = self._version
         self._cvode.event(k0 + 1.0, self._tick_cb)
         self.stats.init_s = time.perf_counter() - t0
@@ -575,38 +476,7 @@ class SurrogateRunner:
         if self._run_version != self._version:
             raise RunnerStateError("surrogate cells, recordings or played trains were added after finitialize(); "
                                    "initialise again (h.finitialize(), h.stdinit() or h.run())")
-        if k > self._played_horizon + 1e-9:
-            raise RunnerStateError(f"played NetStims were drawn up to h.tstop = {self._played_horizon:g} ms at "
-                                   f"finitialize, and the run went on to {k} ms: set h.tstop to the run's end before "
-                                   "finitialize (NetPyNE sets it from cfg.duration)")
-        n = int(self._drain_cell.drain(self._buffer))
-        events = self._buffer.as_numpy()[: 4 * n].reshape(n, 4)
-        if self._pending.shape[0]:
-            events = np.concatenate([self._pending, events])
-        if events.shape[0]:
-            bins = np.floor(events[:, 3] + self.config.bin_tolerance_ms)
-            now = bins <= k - 1
-            late = int(np.count_nonzero(bins < k - 1))
-            if late:
-                if not self.stats.late_events:
-                    warnings.warn(f"events reached surrogate cells after their 1 ms bin had been computed "
-                                  f"(t = {h.t:.3f} ms; a connection delay shorter than dt?); they are added "
-                                  "to the current bin and counted in runner.stats.late_events",
-                                  RuntimeWarning, stacklevel=1)
-                self.stats.late_events += late
-            self._pending = events[~now].copy()
-            events = events[now]
-        if self._played_pos < self._played_events.shape[0]:  # played events of this bin: t < k - tolerance
-            end = int(np.searchsorted(self._played_events[:, 3], k - self.config.bin_tolerance_ms, side="left"))
-            if end > self._played_pos:
-                events = np.concatenate([events, self._played_events[self._played_pos:end]])
-                self.stats.played_events += end - self._played_pos
-                self._played_pos = end
-        self.stats.events += events.shape[0]
-        if events.shape[0] > 1:
-            # a bin's float32 sums must not depend on the order its events arrived in (NEURON's queue, played
-            # trains, ranks): add them in one canonical order, by cell, channel and weight
-            events = events[np.lexsort((events[:, 2], events[:, 1], events[:, 0]))]
+        events = self.events.take(k, self.stats)
         ids = events[:, 0].astype(np.int64)
         codes = events[:, 1].astype(np.int64)
         if ids.size:

@@ -27,8 +27,8 @@ import math
 import numpy as np
 
 from ..errors import NetworkError
-from .cell import SynapseTarget, validate_weight
-from .connect import netcon_delay
+from .cell import SynapseTarget
+from .checks import check_delay, check_weight
 
 
 class PlayedTrain:
@@ -61,7 +61,7 @@ def _checked(what: str, target, weight, delay) -> tuple:
     if not isinstance(target, SynapseTarget):
         raise NetworkError(f"{what} needs a surrogate's synapse, cell.synapse(section, x, kind), got "
                            f"{type(target).__name__}; for a detailed cell's synapse use a NEURON spike source")
-    return validate_weight(weight), netcon_delay(delay, from_surrogate=False)
+    return check_weight(weight), check_delay(delay)
 
 
 def play_spikes(target: SynapseTarget, times_ms, weight: float = 1.0, delay: float = 1.0) -> PlayedTrain:
@@ -109,7 +109,7 @@ def play_spikes(target: SynapseTarget, times_ms, weight: float = 1.0, delay: flo
     if times.size and not (np.isfinite(times).all() and times.min() >= 0):
         raise NetworkError("times_ms must be finite and >= 0 ms")
     train = PlayedTrain(target, np.sort(times) + d, w)
-    target.cell._runner.add_played(train)
+    target.cell.runner.add_played(train)
     return train
 
 
@@ -158,29 +158,11 @@ def play_netstim(netstim, target: SynapseTarget, weight: float = 1.0, delay: flo
     hname = getattr(netstim, "hname", lambda: "")()
     if hname.split("[")[0] != "NetStim":
         raise NetworkError(f"play_netstim needs an h.NetStim, got {netstim!r}")
-    runner = target.cell._runner
-    params = runner.netstim_params(netstim, silence)
+    runner = target.cell.runner
+    params = runner.events.netstim_params(netstim, silence)
     train = PlayedNetStim(target, netstim, params, w, d)
     runner.add_played(train)
     return train
-
-
-def draw_netstim_trains(trains, stop_ms: float, global_index: int) -> None:
-    """Set each :class:`PlayedNetStim`'s deliveries: its NetStim's spikes before ``stop_ms``, streams as set now.
-
-    Each NetStim is drawn once, however many targets it is played into, and
-    all in one vectorised pass (:func:`~.netstim.netstim_trains`).
-    """
-    from .netstim import netstim_trains
-
-    first = {}
-    for tr in trains:
-        first.setdefault(tr.key, tr)
-    params = [tr.params for tr in first.values()]
-    ids = [tuple(int(i) for i in tr.netstim.ranvar.get_ids()) for tr in first.values()]
-    spikes = dict(zip(first, netstim_trains(params, ids, stop_ms, global_index)))
-    for tr in trains:
-        tr.delivery_ms = spikes[tr.key] + tr.delay_ms
 
 
 def poisson_times(rate_hz: float, stop_ms: float, rng: np.random.Generator, start_ms: float = 0.0) -> np.ndarray:

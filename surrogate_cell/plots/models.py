@@ -1,6 +1,7 @@
 """Figures of models: free-running evaluation, training logs, region errors, learning curves (PNG)."""
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +60,6 @@ def plot_region_swarm(per_model: dict, segments, path) -> None:
 
 def plot_training_log(log_csv, folder) -> list:
     """Loss curves (SI Fig 2) and, for MMoE models, diversity over training (SI Fig 1)."""
-    import csv
-    from pathlib import Path
-
     import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
 
     rows = list(csv.DictReader(open(log_csv)))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..model import load
 from ..plots.models import plot_region_swarm, plot_training_log
 from .evaluate import evaluate, public_figures
 from .export import export_model
@@ -43,7 +44,7 @@ def streaming_step_fn(model):
 def train_reference(dataset, out: Path, cfg: TrainConfig, minutes: float, window: int = 100,
                     progress: bool = True) -> dict:
     """Teacher-forced training of :class:`PaperTCN` (the paper's protocol)."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # progress bars: only for long runs
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -114,7 +115,6 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
     train_cfg = train_cfg or TrainConfig(seed=seed)
     train_cfg = replace(train_cfg, max_minutes=minutes_each, max_steps=steps_each, patience=10 ** 6)
     rows, per_model = [], {}
-    from ..model import load
 
     for arch in ("mh", "mmoe", "mmoeex"):
         for alpha in (None, lbtw_alpha):

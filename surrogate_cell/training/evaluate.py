@@ -9,9 +9,10 @@ import numpy as np
 import torch
 
 from ..errors import SurrogateCellError
+from ..fidelity import lfp_agreement
+from ..lfp import NetworkLFP, laminar_probe, vmem_to_imem_for
 from ..model import SurrogateModel
-
-from .metrics import bootstrap_intervals, evaluate_traces, upward_crossings
+from .metrics import bootstrap_intervals, evaluate_traces, prf, upward_crossings
 
 
 def check_compatible(model: SurrogateModel, dataset) -> None:
@@ -114,9 +115,6 @@ def lfp_fidelity(result: dict, segments, *, x_um: float = 50.0, y_um=LFP_CONTACT
         ``lfp_r_min``, ``lfp_rms_ratio`` (predicted over true, per contact),
         ``lfp_contact_y_um``, ``lfp_contact_x_um``.
     """
-    from ..fidelity import lfp_agreement
-    from ..lfp import NetworkLFP, laminar_probe, vmem_to_imem_for
-
     y = np.asarray(y_um, dtype=np.float64)
     net = NetworkLFP(laminar_probe(x_um=float(x_um), z_um=0.0, y_um=y), segments,
                      vmem_to_imem_for(segments, morphology))
@@ -146,8 +144,6 @@ def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None, dri
     the chosen threshold. ``drive``: the model's :meth:`drive` spike drive over ``x`` from rest,
     where the caller has it already.
     """
-    from .metrics import prf
-
     levels = DEFAULT_LEVELS if levels is None else levels
     was_training = model.training
     model.eval()

@@ -10,7 +10,8 @@ import torch
 
 from .. import __version__
 from ..cells.segments import SegmentTable
-from ..model import METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, metadata_digest, validate_metadata, weights_digest
+from ..model import (METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelFormatError, metadata_digest,
+                     validate_metadata, weights_digest)
 from .model import ModelConfig
 from .train import build_model
 from .weights import load_compatible
@@ -48,6 +49,8 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
         "spike_probability": spike_probability,
         # a model with its own spike mechanism spikes by its probability; others by the soma threshold
         "spike_rule": "probability" if own is not None else "threshold",
+        # the voltages are an exact linear readout of a few features (the LFP's reduced form may use it)
+        "linear_readout": bool(getattr(model, "has_linear_readout", lambda: False)()),
         "segments": _jsonable(segments),
         "channels": {"segment": np.asarray(channel_segment).tolist(), "kind": np.asarray(channel_kind).tolist()},
         "cell_digest": segments.digest(),
@@ -76,8 +79,6 @@ def upgrade_model(path: str | Path, out: str | Path) -> Path:
     Version 1 files carry no metadata digest; the parameters are still checked
     against theirs before the metadata are sealed.
     """
-    from ..model import ModelFormatError
-
     extra = {METADATA_FILE: ""}
     try:
         module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)

@@ -13,9 +13,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from ..data import DatasetUnion
 from ..errors import SurrogateCellError
+from ..model import load
 from ..plots.models import plot_learning_curve
-
 from .evaluate import calibrate_spike_probability, evaluate, public_figures
 from .export import export_model
 from .model import ModelConfig, plain_gru_config
@@ -48,9 +49,6 @@ def learning_curve(datasets, heldout, out_dir, seconds, chosen: ModelConfig, tra
     dict
         ``rows`` (one per model and size) and ``table`` (Markdown).
     """
-    from ..data import DatasetUnion
-    from ..model import load
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sim_ms = datasets[0].sim_ms

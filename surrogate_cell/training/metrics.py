@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model import crossing_fractions
+
 SUBTHRESHOLD_CLIP_MV = -55.0
 VOLTAGE_BOUNDS_MV = (-100.0, 60.0)
 
@@ -145,8 +147,6 @@ def upward_crossings(trace: np.ndarray, level: float, initial: float | None = No
     it; None: sample 0 itself, so nothing crosses in bin 0). A crossing between
     samples k − 1 and k lies in [k, k + 1] ms, exactly as the NEURON runner times it.
     """
-    from ..model import crossing_fractions
-
     v = np.concatenate([[trace[0] if initial is None else initial], trace]).astype(np.float64)
     up, frac = crossing_fractions(v[:-1], v[1:], level)
     return up + frac

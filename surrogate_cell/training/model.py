@@ -791,6 +791,28 @@ class Surrogate(nn.Module):
         v = torch.maximum(torch.minimum(v, self.z_high), self.z_low)
         return v, logit, e, torch.cat([core, hist, last, prev[:, None]], dim=1)
 
+    # -- the linear voltage readout (for the exact reduced LFP form) ----------------------------------
+    @torch.jit.ignore
+    def has_linear_readout(self) -> bool:
+        """Whether the voltages are exactly ``readout_features(state) @ A.T + b`` (:meth:`linear_readout`):
+        one expert, linear towers, and no local path, soma fit, spike waveforms or spike-history term."""
+        return (self.n_experts == 1 and self.tower_hidden == 0 and not self.local_path and not self.soma_fit
+                and float(self.spike_kernel.detach().abs().max()) == 0.0
+                and float(self.w_hist_v.detach().abs().max()) == 0.0)
+
+    @torch.jit.export
+    def linear_readout(self) -> Tuple[Tensor, Tensor]:
+        """A (N, D) and b (N,) in mV: the voltages are ``z @ A.T + b`` for z = :meth:`readout_features` where
+        :meth:`has_linear_readout` (within the voltage bounds)."""
+        return self.t_w1[:, :, 0] * self.v_std[:, None], (self.t_b1[:, 0] + self.t_b2) * self.v_std + self.v_mean
+
+    @torch.jit.export
+    def readout_features(self, state: Tensor) -> Tensor:
+        """z (B, D): the expert's outputs from a state after a step."""
+        o1, o2, _, _ = self._offsets()
+        h = state[:, o1:o2].reshape(-1, self.n_experts, self.hidden)
+        return self.experts.readout(h)[:, 0, :]
+
     # -- inference: one 1 ms step ---------------------------------------------------
     @torch.jit.export
     def init_state(self, batch: int) -> Tensor:

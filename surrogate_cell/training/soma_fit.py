@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 from ..errors import SurrogateCellError
-
 from .metrics import SUBTHRESHOLD_CLIP_MV
 
 RIDGES = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -131,7 +130,7 @@ def fit_soma(model, dataset, train_sims, val_sims, ridges=RIDGES, progress: bool
         in sample). Figures from the normal equations, ignoring the re-clipping
         of corrected values above −55 mV.
     """
-    from tqdm import tqdm
+    from tqdm import tqdm  # progress bars: only for long runs
 
     if model.soma_fit:
         raise SurrogateCellError("this model already has a fitted soma read-out; fit the model it was made from")

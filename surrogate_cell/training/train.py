@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from ..errors import SurrogateCellError
-
 from .diversity import diversity
+from .evaluate import choose_spike_threshold
 from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv
 from .model import ModelConfig, Surrogate, count_parameters
 from .weights import load_weights_file
@@ -165,7 +165,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
     dict
         ``{'model': Surrogate (best), 'best_val': float, 'steps': int, 'stopped': str}``
     """
-    from tqdm import tqdm
+    from tqdm import tqdm  # progress bars: only for long runs
 
     if not 0 <= cfg.burn_in_ms < cfg.window_ms <= dataset.sim_ms:
         raise SurrogateCellError(f"training windows of {cfg.window_ms} ms with a {cfg.burn_in_ms} ms burn-in do not fit "
@@ -355,8 +355,6 @@ def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     ``val_loss`` = z-scored voltage MSE + (1 − spike F1 at ±5 ms) + relative
     rate error: voltage, timing and rate all count for the best model.
     """
-    from .evaluate import choose_spike_threshold
-
     model.eval()
     x, v, spikes = batch
     state = model.init_state(x.shape[0])

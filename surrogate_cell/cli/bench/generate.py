@@ -19,12 +19,11 @@ and 2-worker files are also checked to have the same digest.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
+import json
 import os
 import resource
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ...data.cellspec import CellSpec
@@ -34,6 +33,7 @@ from ...data.simulate import SimSettings, Simulator
 from ...data.store import data_digest
 from ...errors import DataError
 from ..generate import add_cell_arguments, cell_from_args
+from .fresh import in_fresh_process
 
 
 def _bare_neuron(cell: CellSpec, settings: SimSettings, config: GeneratorConfig, sim_ms: int,
@@ -104,8 +104,7 @@ def bench_generate(cell: CellSpec = CellSpec(), *, sims: int = 4, sim_seconds: f
         build_s = []
 
         def bare():
-            with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-                build_s.append(pool.submit(_bare_neuron, cell, settings, config, sim_ms, seeds).result()["build_s"])
+            build_s.append(in_fresh_process(_bare_neuron, cell, settings, config, sim_ms, seeds)["build_s"])
 
         digests = set()
         for r in range(repeat):
@@ -167,8 +166,6 @@ def register_bench(sub, formatter) -> None:
 
 
 def _run(args) -> int:
-    import json
-
 
     if args.sims < 1 or args.workers < 2 or args.repeat < 1:
         raise DataError("--sims and --repeat must be >= 1 and --workers >= 2")

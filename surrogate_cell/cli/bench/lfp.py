@@ -17,17 +17,21 @@ is needed to time the LFP).
 """
 from __future__ import annotations
 
-import multiprocessing as mp
+import json
 import os
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..._native import import_neuron_quietly
+from ...cells import HayCell
 from ...errors import NetworkError
-from ...model import default_model_path
+from ...lfp import Placement, laminar_probe
+from ...model import default_model_path, load
+from .fresh import in_fresh_process
 from .network import NetworkSpec, build_surrogate_network, check_model, draw_network, input_times, parse_cell_sizes
 
 
@@ -47,8 +51,6 @@ class ProbeSpec:
 
 def placements(n_cells: int, probe: ProbeSpec) -> list:
     """Soma positions on an annulus around the probe (y = 0), each cell turned about its apical (y) axis."""
-    from ...lfp import Placement
-
     rng = np.random.default_rng(probe.seed)
     r = rng.uniform(probe.radius_min_um, probe.radius_max_um, n_cells)
     phi = rng.uniform(0.0, 2 * np.pi, n_cells)
@@ -61,10 +63,7 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
              threads: int | None) -> dict:
     """Worker: build the surrogate network, optionally record its LFP, run; wall times in s."""
     t0 = time.perf_counter()
-    from ..._native import import_neuron_quietly
-    from ...lfp import laminar_probe
-    from ...model import load
-    from ...neuron.runner import RunnerConfig, get_runner
+    from ...neuron.runner import RunnerConfig, get_runner  # NEURON: only where a simulation is built
 
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
@@ -93,7 +92,7 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
     lfp_samples = int(rec.lfp(reduce=False).shape[1]) if rec is not None else 0
     run_s = time.perf_counter() - t2
     s = runner.stats
-    import torch
+    import torch  # heavy (torch): only when a model runs
 
     out = {"cells": n_cells, "lfp": lfp, "sim_ms": sim_ms, "run_s": run_s, "build_s": build_s,
            "lfp_setup_s": lfp_setup_s, "ms_per_sim_ms": 1000.0 * run_s / sim_ms,
@@ -105,17 +104,11 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
     return out
 
 
-def _in_fresh_process(*args) -> dict:
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(run_once, *args).result()
-
-
 def untrained_default_model(path) -> str:
     """Export an untrained surrogate of the default architecture (``ModelConfig()``) on the synthetic HayCell."""
-    from ...cells import HayCell
-    from ...training.export import export_model
-    from ...training.model import ModelConfig, Surrogate
-    from ...training.train import REGION_INDEX
+    from ...training.export import export_model  # heavy (torch): only when training code runs
+    from ...training.model import ModelConfig, Surrogate  # heavy (torch): only when training code runs
+    from ...training.train import REGION_INDEX  # heavy (torch): only when training code runs
 
     seg = HayCell().segments
     dend = np.flatnonzero(np.isin(seg.region, ["basal", "oblique", "trunk", "tuft"]))
@@ -147,7 +140,7 @@ def bench_lfp(model_path: str, cells=(100, 1000), *, sim_ms: float = 100.0, repe
         runs = {False: [], True: []}
         for r in range(repeats):
             for lfp in ((False, True) if r % 2 == 0 else (True, False)):
-                fig = _in_fresh_process(s, model_path, int(n), sim_ms, lfp, probe, threads)
+                fig = in_fresh_process(run_once, s, model_path, int(n), sim_ms, lfp, probe, threads)
                 runs[lfp].append(fig)
                 if progress:
                     progress(f"{n:6d} cells  {'with' if lfp else 'without':7s} LFP  run {fig['run_s']:.3f} s "
@@ -191,9 +184,6 @@ def register_bench(sub, formatter) -> None:
 
 
 def _run(args) -> int:
-    import json
-    import sys
-
 
     cells = parse_cell_sizes(args.cells)
     if args.ms < 1 or args.repeats < 1 or args.contacts < 1 or args.inputs < 0 or args.recurrent < 0:

@@ -7,6 +7,7 @@ voltages of the right shapes (the cost does not depend on their values).
 """
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -63,7 +64,7 @@ def bench_lfp_overhead(n_cells: int, n_contacts: int, n_segments: int, *, rank: 
         ``{form: ms per step}`` plus the shapes and ``kernel_MB`` (float32
         size of K).
     """
-    import torch
+    import torch  # heavy (torch): only when a model runs
 
     unknown = [f for f in forms if f not in FORMS]
     if unknown:
@@ -108,8 +109,6 @@ def register_bench(sub, formatter) -> None:
 
 
 def _run(args) -> int:
-    import json
-
     if min(args.cells, args.contacts, args.segments, args.rank, args.repeats) < 1:
         raise LFPError("--cells, --contacts, --segments, --rank and --repeats must be >= 1")
     fig = bench_lfp_overhead(args.cells, args.contacts, args.segments, rank=args.rank, repeats=args.repeats)

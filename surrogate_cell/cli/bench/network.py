@@ -34,16 +34,21 @@ work (draining and binning events, spike emission, recording), and NEURON
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import multiprocessing as mp
 import os
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..._native import import_neuron_quietly
+from ...cells import HayCell
 from ...errors import NetworkError
-from ...model import default_model_path
+from ...model import default_model_path, load
+from .fresh import in_fresh_process
 
 INPUT_DELAY_MS = 1.0  # from each background input spike to its delivery
 FORMS = ("detailed_dt0.025", "detailed_dt0.1", "surrogate_cpu", "surrogate_cpu_played", "surrogate_cuda")
@@ -142,8 +147,6 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
     so that forms run for different times get the same input spikes.
     """
     t0 = time.perf_counter()
-    from ..._native import import_neuron_quietly
-    from ...model import load
 
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
@@ -157,7 +160,7 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
         h.dt = 0.025 if form == "detailed_dt0.025" else 0.1
         runner = None
     else:
-        from ...neuron.runner import RunnerConfig, get_runner
+        from ...neuron.runner import RunnerConfig, get_runner  # NEURON: only where a simulation is built
 
         device = "cuda" if form == "surrogate_cuda" else "cpu"
         runner = get_runner(RunnerConfig(device=device, torch_threads=threads))
@@ -180,7 +183,7 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
            "input_events": int(sum(np.count_nonzero(t + INPUT_DELAY_MS < sim_ms) for t in times)),  # in this run
            "recurrent": len(net["recurrent"])}
     if runner is not None:
-        import torch
+        import torch  # heavy (torch): only when a model runs
 
         s = runner.stats
         out.update({"device": runner.device, "torch_threads": torch.get_num_threads(), "events": s.events,
@@ -190,11 +193,6 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
                     "neuron_ms_per_sim_ms": 1000.0 * (run_s - s.callback_s) / sim_ms,
                     "warmup_s": s.init_s, "late_events": s.late_events})
     return out
-
-
-def _in_fresh_process(*args) -> dict:
-    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(run_form, *args).result()
 
 
 def _spin() -> None:
@@ -222,7 +220,7 @@ def busy_neighbours(n: int):
 def _timed(busy: int, *args) -> dict:
     """:func:`run_form` in a fresh process, quiet or beside ``busy`` busy processes."""
     with busy_neighbours(busy):
-        fig = _in_fresh_process(*args)
+        fig = in_fresh_process(run_form, *args)
     fig["busy_neighbours"] = busy
     return fig
 
@@ -261,7 +259,7 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
     dict
         JSON-able figures.
     """
-    import torch
+    import torch  # heavy (torch): only when a model runs
 
 
     unknown = set(forms) - set(FORMS)
@@ -321,8 +319,6 @@ def build_detailed_network(h, model, spec, net, n_cells: int, times, spikes, ids
     the Vectors ``spikes`` (ms) and ``ids`` (cell index). Returns (cells, what
     must stay referenced for the run).
     """
-    from ...cells import HayCell
-
     seg = model.segments
     cells = [HayCell() for _ in range(n_cells)]
     syns, keep = {}, []
@@ -360,7 +356,7 @@ def build_surrogate_network(h, model, spec, net, n_cells: int, times, *, played:
     ``played``: inputs go to the runner (:func:`play_spikes`); else NEURON
     delivers them. Returns (cells, what must stay referenced for the run).
     """
-    from ...neuron import SurrogateCell, connect, play_spikes
+    from ...neuron import SurrogateCell, connect, play_spikes  # NEURON: only where a simulation is built
 
     seg = model.segments
     cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
@@ -388,8 +384,6 @@ def build_surrogate_network(h, model, spec, net, n_cells: int, times, *, played:
 
 def spikes_digest(ids, times_ms) -> str:
     """A digest of the spikes (cell, time rounded to 1 µs), independent of their order."""
-    import hashlib
-
     key = np.round(np.asarray(times_ms, dtype=np.float64), 3)
     order = np.lexsort((key, np.asarray(ids)))
     pairs = np.column_stack([np.asarray(ids, dtype=np.float64)[order], key[order]])
@@ -429,9 +423,6 @@ def register_bench(sub, formatter) -> None:
 
 
 def _run(args) -> int:
-    import json
-    import sys
-
 
     cells = parse_cell_sizes(args.cells)
     if (args.ms < 1 or args.detailed_ms < 1 or args.detailed_cells < 1 or args.inputs < 0 or args.recurrent < 0
@@ -476,8 +467,6 @@ def _run(args) -> int:
 
 def check_model(model_path: str) -> None:
     """The model must exist and be trained on the detailed form's morphology (the synthetic HayCell)."""
-    from ...cells import HayCell
-    from ...model import load
-    from ...neuron import check_morphology
+    from ...neuron import check_morphology  # NEURON: only where a simulation is built
 
     check_morphology(load(model_path), HayCell())

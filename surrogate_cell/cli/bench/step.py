@@ -2,6 +2,11 @@
 paper's published configuration measured in the same run."""
 from __future__ import annotations
 
+import json
+
+from ...model import load
+from .network import parse_cell_sizes
+
 EXAMPLES = """
 examples:
   surrogate-cell bench step --json                         # the shipped model
@@ -23,15 +28,11 @@ def register_bench(sub, formatter) -> None:
 
 
 def _run(args) -> int:
-    import json
+    import torch  # heavy (torch): only when a model runs
 
-    import torch
-
-    from ...model import load
-    from ...training.compare import step_cost_ms
-    from ...training.model import count_parameters
-    from ...training.reference import PaperTCN
-    from .network import parse_cell_sizes
+    from ...training.compare import step_cost_ms  # heavy (torch): only when training code runs
+    from ...training.model import count_parameters  # heavy (torch): only when training code runs
+    from ...training.reference import PaperTCN  # heavy (torch): only when training code runs
 
 
     if args.threads:

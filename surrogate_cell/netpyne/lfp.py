@@ -18,7 +18,7 @@ With NEURON 9.0.2, ``cfg.recordLFP`` (and ``cfg.recordDipole``) fail in
 attribute 'ptr_update_callback'``: NetPyNE 1.1.1 calls a PtrVector method that
 NEURON 9 removed. :func:`setup_detailed_lfp` and :func:`fill_netpyne_lfp`
 provide the detailed cells' LFP instead, in NetPyNE's conventions, and take
-the surrogate cells' contribution (:class:`~.network.LFPRecorder`) too.
+the surrogate cells' contribution (:class:`~surrogate_cell.lfp.LFPRecorder`) too.
 """
 from __future__ import annotations
 
@@ -26,10 +26,9 @@ import math
 
 import numpy as np
 
-from .detailed import DetailedLFPRecorder, section_geometry
-from .electrodes import ElectrodeConfig
-from .errors import LFPError
-from .network import Placement, allreduce_sum
+from ..lfp import DetailedLFPRecorder, ElectrodeConfig, LFPError, Placement
+from ..lfp.detailed import section_geometry
+from ..lfp.network import allreduce_sum
 
 
 def netpyne_electrodes(positions, *, kind: str = "line", sigma_S_m: float = 0.3,
@@ -156,7 +155,7 @@ def fill_netpyne_lfp(sim, *parts, positions=None) -> np.ndarray:
         This rank's contributions: recorders from :func:`setup_detailed_lfp`
         and/or arrays (electrodes, samples) in mV sampled every
         ``cfg.recordStep`` at (k + 1) · recordStep (e.g. a surrogate
-        population's ``LFPRecorder.result(reduce=False)`` when recordStep is
+        population's ``LFPRecorder.lfp(reduce=False)`` when recordStep is
         1 ms). All must use the same electrodes.
     positions : array_like or None
         Electrode positions (NetPyNE convention) for ``cfg.recordLFP``; taken
@@ -209,7 +208,7 @@ def netpyne_reference_lfp(sim, imem_by_gid: dict, positions) -> np.ndarray:
     ``sim.net.calcSegCoords()``. ``imem_by_gid[gid]`` is (segments, samples)
     in nA in the order of ``cell.secs``; returns (samples, electrodes) in mV.
     """
-    from netpyne.support.recxelectrode import RecXElectrode
+    from netpyne.support.recxelectrode import RecXElectrode  # NetPyNE: only for NetPyNE networks
 
     sim.net.calcSegCoords()
     electrode = RecXElectrode(np.array(positions, dtype=np.float64).T.copy())
