@@ -233,7 +233,7 @@ def _copy_with(src, dst, change):
 
 def test_damaged_or_incomplete_files_are_one_error_line(fake, tmp_path):
     """A corrupted chunk, a missing array, another format version: one error line from inspect, no traceback."""
-    from .conftest import assert_one_error_line
+    from .helpers import assert_one_error_line
 
     path, _ = fake
     with h5py.File(path, "r") as f:
@@ -254,7 +254,7 @@ def test_damaged_or_incomplete_files_are_one_error_line(fake, tmp_path):
 
 def test_output_options_naming_the_wrong_kind_of_path(fake, tmp_path):
     """--out / --plot naming an existing file (or a file path naming a folder): one error line, nothing written."""
-    from .conftest import assert_one_error_line
+    from .helpers import assert_one_error_line
 
     path, _ = fake
     taken = tmp_path / "taken"

@@ -280,7 +280,7 @@ def test_bench_lfp_json(probe_path):
     """``surrogate-cell bench lfp`` runs the same network with and without LFP and reports the ratio."""
     import json
 
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     proc = run_cli("bench", "lfp", "--model", probe_path, "--cells", "3", "--ms", "5", "--repeats", "1",
                    "--inputs", "5", "--recurrent", "1", "--contacts", "4", "--threads", "1", "--json", timeout=300)

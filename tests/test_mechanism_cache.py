@@ -49,7 +49,7 @@ def test_cache_location_is_per_user_and_outside_the_package(monkeypatch, tmp_pat
 
 
 def test_build_mechanisms_command_json(tmp_path):
-    from .conftest import run_cli
+    from .helpers import run_cli
 
     proc = run_cli("build-mechanisms", "--json")
     assert proc.returncode == 0, proc.stderr
