@@ -205,6 +205,7 @@ def test_electrode_helpers():
     assert np.all(grid.positions_um[:, 2] == 20.0)
 
 
+@pytest.mark.bench
 def test_bench_reports_every_form():
     out = bench_lfp_overhead(4, 3, 50, rank=5, repeats=2)
     for form in ("numpy_einsum", "numpy_gemv", "torch_gemv", "torch_bmm", "torch_lowrank"):

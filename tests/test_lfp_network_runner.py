@@ -276,6 +276,7 @@ def test_netpyne_lfp_adds_surrogates_to_detailed(rule_json, untrained_path):
     np.testing.assert_allclose(lfp, sur + det, rtol=0, atol=1e-9 * np.abs(lfp).max())
 
 
+@pytest.mark.bench
 def test_bench_lfp_json(probe_path):
     """``surrogate-cell bench lfp`` runs the same network with and without LFP and reports the ratio."""
     import json

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tests.helpers import ROOT, assert_one_error_line, run_cli
 
@@ -31,6 +32,7 @@ def test_example_without_a_model_says_so(tmp_path):
     assert "model file not found" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.bench
 def test_bench_network_json(probe_path):
     proc = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "60", "--detailed-ms", "5",
                    "--detailed-cells", "1", "--inputs", "20", "--recurrent", "1", "--threads", "1", "--json",
@@ -53,6 +55,23 @@ def test_bench_network_json(probe_path):
     assert fig["results"][0]["surrogate_spikes_agree"] is True
 
 
+@pytest.mark.bench
+def test_bench_network_busy_neighbours(probe_path):
+    """--busy N runs each form again beside N busy processes and reports the slowdowns."""
+    proc = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "40", "--inputs", "20",
+                   "--recurrent", "1", "--forms", "surrogate_cpu", "--busy", "1", "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    fig = json.loads(proc.stdout)
+    row = fig["results"][0]
+    assert fig["busy_neighbours"] == 1 and row["busy_forms"]["surrogate_cpu"]["busy_neighbours"] == 1
+    assert row["slowdown"]["surrogate_cpu"] > 0
+    assert row["busy_forms"]["surrogate_cpu"]["spikes_digest"] == row["forms"]["surrogate_cpu"]["spikes_digest"]
+    text = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "20", "--inputs", "5",
+                   "--recurrent", "1", "--forms", "surrogate_cpu", "--busy", "1", timeout=300)
+    assert "slowdown beside 1 busy processes, surrogate_cpu" in text.stdout
+
+
+@pytest.mark.bench
 def test_bench_network_bad_input(probe_path, tmp_path, hay_segments):
     assert_one_error_line(run_cli("bench", "network", "--model", probe_path, "--cells", "ten"), "--cells")
     assert_one_error_line(run_cli("bench", "network", "--model", tmp_path / "nope.pt"), "model file not found")
