@@ -44,13 +44,12 @@ def _neuron_run(mod: str, params: dict, states, events):
             netcon.weight[0] = w  # one weight for all: the events below share it per run
             netcon.event(t)
 
-    fih = h.FInitializeHandler(schedule)
+    fih = h.FInitializeHandler(schedule)  # noqa: F841 (kept alive for the run)
     h.dt = DT
     h.steps_per_ms = 64
     h.finitialize(-70)
     h.continuerun(T_STOP)
     out = [(np.array(a), np.array(b)) for a, b in recorded]
-    del fih, netcon, syn, sec
     return out
 
 
