@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from .weights import load_compatible
 
 
 def _jsonable(table: SegmentTable) -> dict:
-    return {k: np.asarray(v).tolist() for k, v in table.__dict__.items()}
+    """The table's fields as JSON lists (not its ``__dict__``, which also holds its cached section lookup)."""
+    return {f.name: np.asarray(getattr(table, f.name)).tolist() for f in fields(table)}
 
 
 def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentTable,
