@@ -87,12 +87,13 @@ def metadata_digest(meta: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_SPIKE_RULES = ("threshold", "probability")
+#: How a model's spikes are read (metadata ``spike_rule``).
+SPIKE_RULES = ("threshold", "probability")
 _CHANNEL_KINDS = ("exc", "inh")
 
 
-def validate_metadata(meta: dict, path) -> None:
-    """Check every metadata entry of a version-``MODEL_FORMAT_VERSION`` model file.
+def validate_metadata(meta: dict, path) -> SegmentTable:
+    """Check every metadata entry of a version-``MODEL_FORMAT_VERSION`` model file; returns its segment table.
 
     Raises
     ------
@@ -135,8 +136,8 @@ def validate_metadata(meta: dict, path) -> None:
         bad("spike_probability", f"is {p!r}; it must lie strictly between 0 and 1")
     if not isinstance(meta.get("linear_readout", False), bool):
         bad("linear_readout", f"is {meta.get('linear_readout')!r}, not true or false")
-    if meta.get("spike_rule") not in _SPIKE_RULES:
-        bad("spike_rule", f"is {meta.get('spike_rule')!r}, not one of {_SPIKE_RULES}")
+    if meta.get("spike_rule") not in SPIKE_RULES:
+        bad("spike_rule", f"is {meta.get('spike_rule')!r}, not one of {SPIKE_RULES}")
     hexdigest("params_sha256")
     cell = hexdigest("cell_digest")
     seg = meta.get("segments")
@@ -160,6 +161,7 @@ def validate_metadata(meta: dict, path) -> None:
         bad("channels", f"has a 'segment' that is not a segment-table row (0..{n - 1})")
     if not all(k in _CHANNEL_KINDS for k in channels["kind"]):
         bad("channels", f"has a 'kind' that is not one of {_CHANNEL_KINDS}")
+    return table
 
 
 def crossing_fractions(prev: np.ndarray, cur: np.ndarray, level: float):
@@ -322,12 +324,11 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
                                "was edited — re-export the model")
     if weights_digest(module) != meta.get("params_sha256"):
         raise ModelFormatError(f"{path}: parameters do not match their recorded digest; the file is corrupt")
-    validate_metadata(meta, path)
+    segments = validate_metadata(meta, path)
     own = module.state_dict().get("spike_logit_threshold")
     if own is not None and abs(float(torch.sigmoid(own)) - meta["spike_probability"]) > 1e-6:
         raise ModelFormatError(f"{path}: metadata entry 'spike_probability' {meta['spike_probability']!r} differs "
                                f"from the model's own spike level {float(torch.sigmoid(own))!r}; re-export the model")
-    segments = SegmentTable.from_dict({k: np.asarray(v) for k, v in meta["segments"].items()})
     return SurrogateModel(str(path), module, meta, segments,
                           np.asarray(meta["channels"]["segment"], dtype=np.int64),
                           np.asarray(meta["channels"]["kind"]))

@@ -41,10 +41,10 @@ import numpy as np
 
 from ..mechanisms import load_mechanisms
 from ..neuron import get_runner
-from .cell import SurrogatePointCell  # imports NetPyNE's cell classes: only once a rule is swapped
+from .cell import SurrogatePointCell
 from .errors import NetPyNESwapError
 from .lfp import fill_netpyne_lfp, netpyne_cell_placement, netpyne_electrodes, setup_detailed_lfp
-from .placement import PLACEMENT_FUNCTIONS
+from .placement import check_placement_functions
 from .rule import CELL_MODEL
 from .state import current, finalize, netpyne_sim, release_lfp, rule_info, swapped_in_use
 
@@ -73,15 +73,9 @@ def install() -> None:
         The installed NetPyNE lacks the synapse-placement functions the
         surrogate reuses (they are private to NetPyNE; 1.1.1 has them).
     """
-    import netpyne  # NetPyNE: only for NetPyNE networks
-    from netpyne.cell.compartCell import CompartCell  # NetPyNE: only for NetPyNE networks
-
     if installed():
         return
-    missing = [f for f in PLACEMENT_FUNCTIONS if not hasattr(CompartCell, f)]
-    if missing:
-        raise NetPyNESwapError(f"NetPyNE {netpyne.__version__} has no CompartCell.{missing[0]}; surrogate_cell's "
-                               "NetPyNE integration was written against NetPyNE 1.1.1's synapse placement")
+    check_placement_functions()
     load_mechanisms()  # sc_Surrogate must exist before NetPyNE resolves cell classes
     sim = netpyne_sim()
     _ORIGINALS.update(PointCell=sim.PointCell, setupRecording=sim.setupRecording, gatherData=sim.gatherData,

@@ -6,20 +6,32 @@ methods of ``CompartCell``) on a :class:`SectionView` of the rule.
 """
 from __future__ import annotations
 
+import netpyne
 from netpyne.cell.compartCell import CompartCell
+
+from .errors import NetPyNESwapError
 
 #: NetPyNE's placement functions that the surrogate reuses (checked by ``install``).
 PLACEMENT_FUNCTIONS = ("_secsAndLocsForSingleSynapse", "_secsAndLocsForMultisynapse", "_distributeSynsUniformly",
                        "_randomSecAndLocFromList")
 
 
+def check_placement_functions() -> None:
+    """Raise :class:`~.errors.NetPyNESwapError` where the installed NetPyNE lacks one of :data:`PLACEMENT_FUNCTIONS`."""
+    missing = [f for f in PLACEMENT_FUNCTIONS if not hasattr(CompartCell, f)]
+    if missing:
+        raise NetPyNESwapError(f"NetPyNE {netpyne.__version__} has no CompartCell.{missing[0]}; surrogate_cell's "
+                               "NetPyNE integration was written against NetPyNE 1.1.1's synapse placement")
+
+
 class SectionView:
     """The parts of a CompartCell that NetPyNE's synapse-placement functions read: gid, secs, secLists."""
 
-    _secsAndLocsForSingleSynapse = CompartCell._secsAndLocsForSingleSynapse
-    _secsAndLocsForMultisynapse = CompartCell._secsAndLocsForMultisynapse
-    _distributeSynsUniformly = CompartCell._distributeSynsUniformly
-    _randomSecAndLocFromList = CompartCell._randomSecAndLocFromList
+    # NetPyNE's own functions (None where this NetPyNE lacks one: check_placement_functions says so at install)
+    _secsAndLocsForSingleSynapse = getattr(CompartCell, "_secsAndLocsForSingleSynapse", None)
+    _secsAndLocsForMultisynapse = getattr(CompartCell, "_secsAndLocsForMultisynapse", None)
+    _distributeSynsUniformly = getattr(CompartCell, "_distributeSynsUniformly", None)
+    _randomSecAndLocFromList = getattr(CompartCell, "_randomSecAndLocFromList", None)
 
     class _Sec:  # stands for a section's hObj where the rule gives no length
         def __init__(self, L):

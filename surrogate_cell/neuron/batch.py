@@ -6,10 +6,7 @@ import time
 import numpy as np
 
 from ..errors import NetworkError
-from ..model import crossing_fractions
-
-#: Spike rules a batch understands.
-SPIKE_RULES = ("threshold", "probability")
+from ..model import SPIKE_RULES, crossing_fractions
 
 
 class ModelBatch:

@@ -38,15 +38,15 @@ from .._native import import_neuron_quietly
 from ..callbacks import without_gc
 from ..errors import DelayTooShortError, NetworkError, RunnerStateError
 from ..lfp import ElectrodeConfig, LFPRecorder, NetworkLFP, Placement, vmem_to_imem_for
+from ..lfp.recorder import DTYPES as LFP_DTYPES
 from ..mechanisms import load_mechanisms
-from ..model import check_device, load
-from .batch import SPIKE_RULES, ModelBatch
+from ..model import SPIKE_RULES, check_device, load
+from .batch import ModelBatch
 from .checks import check_delay
 from .events import BinnedEvents
 
 #: Routes to T (``surrogate_cell.lfp.vmem_to_imem_for``); 'neuron' has no side effect on a simulation.
 T_METHODS = ("neuron", "lfpy")
-LFP_DTYPES = ("float32", "float64")
 #: Forms of the LFP's per-step product: 'full' kernels K_c on the voltages, or 'readout' kernels K_c A on the
 #: features z of a model whose voltages are a linear readout V = A z + b; 'auto' picks 'readout' where it exists.
 LFP_FORMS = ("auto", "full", "readout")
@@ -348,7 +348,6 @@ class SurrogateRunner:
             probes.append((batch, group))
         for batch, group in probes:  # only once every group's kernels are built
             batch.probes.append((recorder, group))
-        recorder.placements = placed
         self._lfp.append(recorder)
         self._version += 1
         return recorder
