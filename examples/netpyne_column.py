@@ -9,8 +9,11 @@ The specification is ordinary NetPyNE:
   Hodgkin-Huxley compartment each;
 * background NetStims onto the pyramidal cells' apical and basal dendrites
   and the interneurons' somata; recurrent excitation between pyramidal cells
-  (apical tree), pyramidal → interneuron excitation and interneuron →
-  pyramidal inhibition (basal tree);
+  (apical tree), pyramidal → interneuron excitation and basket-cell
+  inhibition of the pyramidal cells' somata;
+* synapses as published specs write them (``--synapses``): ``exp2syn``
+  (NEURON's ``Exp2Syn``, weights in µS), ``expsyn`` (``ExpSyn``) or
+  ``project`` (the HayCell's ``sc_AMPANMDA`` and ``sc_GABAA``);
 * recorded: spikes, the voltage of the soma, the apical trunk and a basal
   dendrite of the pyramidal cells, the interneurons' soma, and the LFP of a
   laminar probe (``cfg.recordLFP``).
@@ -25,6 +28,7 @@ correlation per electrode; the first ``--skip-ms`` are left out),
 paper's Fig 1D) and ``lfp_laminar.png`` (laminar heat maps of both).
 
     python examples/netpyne_column.py --model l5pc.pt --cells 5 --duration-ms 500 --out column_out
+    python examples/netpyne_column.py --cells 60 --duration-ms 1500 --synapses expsyn --out column_expsyn
     python examples/netpyne_column.py --model l5pc.pt --skip-detailed --out column_out    # reuse detailed.npz
     mpiexec -n 2 python examples/netpyne_column.py --model l5pc.pt --out column_out
 
@@ -42,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from surrogate_cell.cli.column import CELL_POPS, TRACES, ColumnConfig, column_spec, hay_rule
+from surrogate_cell.cli.column import CELL_POPS, SYNAPSE_SETS, TRACES, ColumnConfig, column_spec, hay_rule
 
 LFP_DEPTHS_UM = ColumnConfig().lfp_depths_um
 
@@ -56,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--duration-ms", type=float, default=500.0, help="simulated time (ms, whole)")
     p.add_argument("--bkg-rate", type=float, default=50.0, help="rate of each background NetStim (Hz)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--synapses", choices=sorted(SYNAPSE_SETS), default="exp2syn",
+                   help="how the spec writes its synapses (default exp2syn: Exp2Syn, weights in µS)")
     p.add_argument("--skip-detailed", action="store_true", help="reuse --out/detailed.npz instead of running it")
     p.add_argument("--skip-ms", type=float, default=None,
                    help="start-up transient left out of fidelity.json (ms; default 200, or a fifth of a shorter run)")
@@ -65,7 +71,7 @@ def parse_args(argv=None):
 def column(rule: Path, args):
     """(netParams, cfg) of the column; the pyramidal rule is 'L5PC'."""
     return column_spec(rule, ColumnConfig(n_l5=args.cells, n_fs=args.inh, duration_ms=args.duration_ms,
-                                          bkg_rate_hz=args.bkg_rate, seed=args.seed))
+                                          bkg_rate_hz=args.bkg_rate, seed=args.seed, synapses=args.synapses))
 
 
 def run(netParams, cfg, label: str, out: Path) -> dict | None:

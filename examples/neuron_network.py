@@ -156,12 +156,15 @@ def main(argv=None) -> int:
 
     # -- connectivity, drawn identically on every rank
     rng = np.random.default_rng(args.seed)
-    seg, kinds = model.segments, model.channel_kind
+    # synapse sites: an excitatory ('exc', AMPA+NMDA) and an inhibitory ('inh', GABA_A) one per dendritic segment
+    seg = model.segments
+    dendritic = np.flatnonzero(np.isin(seg.region, ("basal", "oblique", "trunk", "tuft")))
+    site_rows, kinds = np.r_[dendritic, dendritic], np.array(["exc"] * len(dendritic) + ["inh"] * len(dendritic))
     exc_ch = np.flatnonzero(kinds == "exc")
-    inh_basal = [c for c in np.flatnonzero(kinds == "inh") if seg.region[model.channel_segment[c]] == "basal"]
+    inh_basal = [c for c in np.flatnonzero(kinds == "inh") if seg.region[site_rows[c]] == "basal"]
 
     def site(channel):
-        row = model.channel_segment[channel]
+        row = site_rows[channel]
         return str(seg.section[row]), float(seg.x[row]), str(kinds[channel])
 
     stims, conns = [], []  # NetCons to detailed synapses live only as long as a reference to them

@@ -18,7 +18,11 @@ linear_readout      optional: true where the voltages are an exact linear readou
                     of a few features (the module then has ``linear_readout()``
                     and ``readout_features(state)``)
 segments            the segment table (lists), rows = voltage outputs
-channels            ``segment`` (row per channel) and ``kind`` (``exc``/``inh``)
+channels            ``segment`` (row per channel) and ``kind`` (the receptor class:
+                    ``ampa``, ``nmda``, ``gaba_a``, ``gaba_b``)
+trained_inputs      per receptor class, the ranges of the training data:
+                    ``tau_rise_ms``, ``tau_decay_ms``, ``peak_nS`` ([low, high])
+                    and ``e_mV`` (the class's reversal potential)
 cell_digest         sha256 of the segment table of the cell it was trained on
 data_digest         ``surrogate-cell inspect`` digest of its training data
 params_sha256       sha256 of the parameters, checked on load
@@ -30,8 +34,10 @@ damaged or hand-edited file is refused instead of run.
 
 The scripted module exposes ``init_state(batch) -> state`` and
 ``step(inputs, state) -> (voltage_mV, spike_probability, state)`` where
-``inputs`` is (batch, channels), the summed event weight per channel in the
-1 ms bin, and ``voltage_mV`` (batch, segments) is the voltage at the bin's end.
+``inputs`` is (batch, channels), the mean conductance (nS) of every channel
+in the 1 ms bin, and ``voltage_mV`` (batch, segments) is the voltage at the
+bin's end; ``input_projection()`` and ``step_projected(z, state)`` are the
+same step from the grouped input ``z = inputs @ input_projection()``.
 """
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ import numpy as np
 
 from .cells.segments import SegmentTable
 from .errors import DeviceUnavailableError, SurrogateCellError
+from .synapses import RECEPTORS, input_channel
 
 
 def ignore_sparse_notes() -> None:
@@ -63,7 +70,7 @@ def ignore_sparse_notes() -> None:
 ignore_sparse_notes()
 
 MODEL_FORMAT = "surrogate_cell.model"
-MODEL_FORMAT_VERSION = 2  # 2: metadata_sha256 covers the metadata
+MODEL_FORMAT_VERSION = 3  # 2: metadata_sha256 covers the metadata; 3: conductance inputs per receptor class
 METADATA_FILE = "surrogate_cell.json"
 
 
@@ -89,7 +96,7 @@ def metadata_digest(meta: dict) -> str:
 
 #: How a model's spikes are read (metadata ``spike_rule``).
 SPIKE_RULES = ("threshold", "probability")
-_CHANNEL_KINDS = ("exc", "inh")
+_CHANNEL_KINDS = RECEPTORS
 
 
 def validate_metadata(meta: dict, path) -> SegmentTable:
@@ -161,6 +168,17 @@ def validate_metadata(meta: dict, path) -> SegmentTable:
         bad("channels", f"has a 'segment' that is not a segment-table row (0..{n - 1})")
     if not all(k in _CHANNEL_KINDS for k in channels["kind"]):
         bad("channels", f"has a 'kind' that is not one of {_CHANNEL_KINDS}")
+    trained = meta.get("trained_inputs")
+    if not isinstance(trained, dict) or set(trained) != set(RECEPTORS):
+        bad("trained_inputs", f"is not a mapping with one entry per receptor class {RECEPTORS}")
+    for r, ranges in trained.items():
+        ok = isinstance(ranges, dict) and isinstance(ranges.get("e_mV"), (int, float)) and all(
+            isinstance(ranges.get(k), list) and len(ranges[k]) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in ranges[k])
+            and ranges[k][0] <= ranges[k][1] for k in ("tau_rise_ms", "tau_decay_ms", "peak_nS"))
+        if not ok:
+            bad("trained_inputs", f"has a bad entry for {r!r} (need tau_rise_ms, tau_decay_ms, peak_nS as "
+                "[low, high] >= 0, and e_mV)")
     return table
 
 
@@ -189,7 +207,7 @@ class SurrogateModel:
     channel_segment : ndarray of int (channels,)
         Segment-table row of each input channel.
     channel_kind : ndarray of str (channels,)
-        ``'exc'`` (AMPA+NMDA) or ``'inh'`` (GABA_A).
+        The receptor class of each channel (``'ampa'``, ``'nmda'``, ``'gaba_a'``, ``'gaba_b'``).
     """
 
     path: str
@@ -206,6 +224,15 @@ class SurrogateModel:
     @property
     def n_segments(self) -> int:
         return len(self.segments)
+
+    @property
+    def trained_inputs(self) -> dict:
+        """Per receptor class, the ranges the model was trained on (metadata ``trained_inputs``)."""
+        return self.metadata["trained_inputs"]
+
+    def channel(self, receptor: str, segment: int) -> int:
+        """The input channel of ``receptor`` on segment-table row ``segment``."""
+        return input_channel(receptor, segment, self.n_segments)
 
     @property
     def dt_ms(self) -> float:
@@ -311,9 +338,9 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
         raise ModelFormatError(f"{path} has model format version {version}, newer than this package reads "
                                f"({MODEL_FORMAT_VERSION}); upgrade surrogate-cell (pip install -U surrogate-cell)")
     if version < MODEL_FORMAT_VERSION:
-        raise ModelFormatError(f"{path} has model format version {version}, whose metadata carries no digest; "
-                               "re-export it with this version: python -c \"from surrogate_cell.training.export "
-                               f"import upgrade_model; upgrade_model('{path}', 'new.pt')\"")
+        raise ModelFormatError(f"{path} has model format version {version}: its input is summed event weights on "
+                               "dendritic channels, not the conductance of every receptor class on every segment "
+                               "that this package feeds; retrain it with this version (training/synthetic_l5pc.sh)")
     try:
         recorded = metadata_digest(meta)
     except ValueError:  # NaN or infinity: JSON without them is what was written

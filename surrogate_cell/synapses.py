@@ -14,11 +14,16 @@ segment, so the cost grows with the number of (segment, kinetics) groups, not
 of synapses.
 
 Four receptor classes are told apart, as the physics separates them:
-``ampa`` (fast excitatory, no Mg block), ``nmda`` (Mg-blocked, the
-conductance is the unblocked one), ``gaba_a`` (fast inhibitory), ``gaba_b``
-(slow inhibitory). :func:`kinetics_of` maps a NEURON synapse model (its mod
-name and parameters, as a NetPyNE ``synMechParams`` entry writes them) to its
-components; :func:`declare_synapse` teaches it another mod.
+``ampa`` (excitatory, no Mg block), ``nmda`` (Mg-blocked, the conductance is
+the unblocked one), ``gaba_a`` (inhibitory, chloride) and ``gaba_b``
+(inhibitory, potassium). A class fixes the reversal potential and the
+voltage dependence; the kinetics live in the conductance. So a plain
+``Exp2Syn`` or ``ExpSyn`` is ``ampa`` when its reversal is excitatory
+(it has no Mg block, whatever its decay), ``gaba_b`` when its reversal is at
+or below :data:`GABA_B_REVERSAL_MAX_MV` (potassium) and ``gaba_a`` otherwise.
+:func:`kinetics_of` maps a NEURON synapse model (its mod name and parameters,
+as a NetPyNE ``synMechParams`` entry writes them) to its components;
+:func:`declare_synapse` teaches it another mod.
 
 Units: ms, mV, nS; NEURON's weights of ``Exp2Syn`` / ``ExpSyn`` are µS.
 """
@@ -29,16 +34,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import NetworkError
+from .errors import UnknownReceptorError
 
 RECEPTORS = ("ampa", "nmda", "gaba_a", "gaba_b")
 #: Reversal potentials at or above this are excitatory (mV), below inhibitory.
 EXCITATORY_REVERSAL_MIN_MV = -40.0
-#: Decay time constants above this (ms) make an excitatory Exp2Syn NMDA-like, an inhibitory one GABA_B-like.
-SLOW_DECAY_MS = 50.0
+#: Inhibitory reversal potentials at or below this (mV) are potassium's: GABA_B-like.
+GABA_B_REVERSAL_MAX_MV = -87.0
+#: The reversal potential (mV) of each class in the training data (the model's input carries no reversal).
+REVERSAL_MV = {"ampa": 0.0, "nmda": 0.0, "gaba_a": -80.0, "gaba_b": -93.0}
 
 
-class SynapseModelError(NetworkError):
+def input_channel(receptor: str, segment: int, n_segments: int) -> int:
+    """The model input channel of ``receptor`` on segment-table row ``segment``: receptor-major,
+    ``RECEPTORS.index(receptor) * n_segments + segment``."""
+    return RECEPTORS.index(receptor) * int(n_segments) + int(segment)
+
+
+class SynapseModelError(UnknownReceptorError):
     """A synapse model that cannot be mapped to receptor classes and kinetics."""
 
 
@@ -85,25 +98,26 @@ class Kinetics:
 
 
 def exp2syn(tau1_ms: float, tau2_ms: float, e_mV: float, receptor: str | None = None) -> Kinetics:
-    """NEURON's ``Exp2Syn`` (weights in µS). ``receptor`` None: from the reversal and the decay (see module docs).
+    """NEURON's ``Exp2Syn`` (weights in µS). ``receptor`` None: from the reversal (see the module docs).
 
     As NEURON does, a ``tau1`` within 0.01 % of ``tau2`` is taken as 0.9999 · ``tau2``.
     """
     tau1, tau2 = float(tau1_ms), float(tau2_ms)
     if tau2 > 0 and tau1 / tau2 > 0.9999:
         tau1 = 0.9999 * tau2
-    return Kinetics(receptor or _receptor(e_mV, tau2), tau1, tau2, float(e_mV), 1000.0)
+    return Kinetics(receptor or _receptor(e_mV), tau1, tau2, float(e_mV), 1000.0)
 
 
 def expsyn(tau_ms: float, e_mV: float, receptor: str | None = None) -> Kinetics:
     """NEURON's ``ExpSyn`` (weights in µS): a jump by the weight, then one exponential decay."""
-    return Kinetics(receptor or _receptor(e_mV, float(tau_ms)), 0.0, float(tau_ms), float(e_mV), 1000.0)
+    return Kinetics(receptor or _receptor(e_mV), 0.0, float(tau_ms), float(e_mV), 1000.0)
 
 
-def _receptor(e_mV: float, tau_decay_ms: float) -> str:
-    excitatory = float(e_mV) >= EXCITATORY_REVERSAL_MIN_MV
-    slow = float(tau_decay_ms) > SLOW_DECAY_MS
-    return ("nmda" if slow else "ampa") if excitatory else ("gaba_b" if slow else "gaba_a")
+def _receptor(e_mV: float) -> str:
+    """The class of a synapse without voltage dependence, from its reversal (see the module docs)."""
+    if float(e_mV) >= EXCITATORY_REVERSAL_MIN_MV:
+        return "ampa"
+    return "gaba_b" if float(e_mV) <= GABA_B_REVERSAL_MAX_MV else "gaba_a"
 
 
 def _project_ampanmda(p: dict) -> list[Kinetics]:
@@ -125,6 +139,8 @@ _MODELS = {
     "ExpSyn": lambda p: [expsyn(p.get("tau", 0.1), p.get("e", 0.0), p.get("receptor"))],
     "sc_AMPANMDA": _project_ampanmda,
     "sc_GABAA": _project_gabaa,
+    "sc_NMDA": lambda p: [Kinetics("nmda", float(p.get("tau1", 2.0)), float(p.get("tau2", 70.0)),
+                                   float(p.get("e", 0.0)), 1000.0)],
 }
 
 
@@ -256,3 +272,81 @@ class ConductanceBins:
     def conductance_nS(self) -> np.ndarray:
         """The conductance (nS) of each group at the end of the last bin."""
         return self.state[0] - self.state[1]
+
+
+#: Event weights (in units of the receptor's nS_per_weight) the generator's log-normal weights span, roughly
+#: their 1st and 99th percentile: the peak conductances a model was trained on are these times nS_per_weight.
+TRAINED_WEIGHT_SPAN = (0.5, 2.0)
+#: A rise time this short (ms) is a jump at 1 ms bins: ExpSyn (rise 0) counts as in range where the trained
+#: rise times start below it.
+JUMP_RISE_MS = 0.1
+
+
+def trained_ranges(kinetics: np.ndarray) -> dict:
+    """The ranges a model's training data covered, per receptor class, from the data sets' kinetics tables.
+
+    Parameters
+    ----------
+    kinetics : ndarray, shape (n_sims, 4, 4)
+        Per simulation and receptor class: tau_rise_ms, tau_decay_ms, e_mV, nS_per_weight.
+
+    Returns
+    -------
+    dict
+        ``{receptor: {'tau_rise_ms': [lo, hi], 'tau_decay_ms': [lo, hi], 'peak_nS': [lo, hi], 'e_mV': e}}``
+        (the metadata entry ``trained_inputs``; peaks over simulations where the receptor was present).
+    """
+    k = np.asarray(kinetics, dtype=np.float64).reshape(-1, len(RECEPTORS), 4)
+    out = {}
+    for i, r in enumerate(RECEPTORS):
+        on = k[:, i, 3] > 0
+        rows = k[on, i] if on.any() else k[:, i]
+        out[r] = {"tau_rise_ms": [float(rows[:, 0].min()), float(rows[:, 0].max())],
+                  "tau_decay_ms": [float(rows[:, 1].min()), float(rows[:, 1].max())],
+                  "peak_nS": [float(rows[:, 3].min() * TRAINED_WEIGHT_SPAN[0]) if on.any() else 0.0,
+                              float(rows[:, 3].max() * TRAINED_WEIGHT_SPAN[1]) if on.any() else 0.0],
+                  "e_mV": float(np.median(k[:, i, 2]))}
+    return out
+
+
+#: A reversal potential this far (mV) from the trained one of its class is out of range.
+REVERSAL_TOLERANCE_MV = 5.0
+
+
+def out_of_range(components, trained: dict, weight: float | None = None) -> list[str]:
+    """What of a synapse model (and a connection weight) lies outside a model's training data.
+
+    Parameters
+    ----------
+    components : list of Kinetics
+    trained : dict
+        The model's ``trained_inputs``.
+    weight : float or None
+        A connection weight in the synapse model's units (µS for Exp2Syn).
+
+    Returns
+    -------
+    list of str
+        One phrase per value out of range (empty: all inside).
+    """
+    out = []
+    for k in components:
+        t = trained[k.receptor]
+        rise_lo = t["tau_rise_ms"][0]
+        rise_ok = t["tau_rise_ms"][0] <= k.tau_rise_ms <= t["tau_rise_ms"][1] or (
+            k.tau_rise_ms < rise_lo <= JUMP_RISE_MS)
+        if not rise_ok:
+            out.append(f"{k.receptor} rise {k.tau_rise_ms:g} ms (trained {_span(t['tau_rise_ms'])} ms)")
+        if not t["tau_decay_ms"][0] <= k.tau_decay_ms <= t["tau_decay_ms"][1]:
+            out.append(f"{k.receptor} decay {k.tau_decay_ms:g} ms (trained {_span(t['tau_decay_ms'])} ms)")
+        if abs(k.e_mV - t["e_mV"]) > REVERSAL_TOLERANCE_MV:
+            out.append(f"{k.receptor} reversal {k.e_mV:g} mV (trained {t['e_mV']:g} mV)")
+        if weight is not None and k.nS_per_weight > 0:
+            peak = abs(float(weight)) * k.nS_per_weight
+            if not t["peak_nS"][0] <= peak <= t["peak_nS"][1]:
+                out.append(f"{k.receptor} peak conductance {peak:.3g} nS per event (trained {_span(t['peak_nS'])} nS)")
+    return out
+
+
+def _span(lo_hi) -> str:
+    return f"{lo_hi[0]:.3g}–{lo_hi[1]:.3g}"

@@ -2,15 +2,19 @@
 
 Fixtures live in ``conftest.py``; everything a test imports lives here.
 
-The probe model makes every number in a test predictable:
+The probe model makes every number in a test predictable. Its synapses are
+the pulses ``PULSE_EXC`` / ``PULSE_INH``: an event of weight w gives a mean
+conductance of w nS in the bin where it lands (a 1 µs decay; exact unless the
+event lands in the bin's last few µs) and nothing after. Then:
 
-* the voltage of segment n at the end of bin k is -70 + 80 * (summed excitatory
-  minus inhibitory weight delivered in bin k to the channels of segment n);
-* the soma (row 0) does the same over every channel, so one excitatory event of
+* the voltage of segment n at the end of bin k is -70 + 80 * (excitatory minus
+  inhibitory conductance, nS, of segment n's channels in bin k), i.e. of the
+  summed weights of the pulses delivered there in bin k;
+* the soma (row 0) does the same over every channel, so one excitatory pulse of
   weight 1 lifts it from -70 to +10 mV in the bin where it lands and crosses the
   -10 mV threshold at exactly 0.75 of that bin;
-* the last row (an axon segment) reads -70 + the summed weight of every event so
-  far (the model's state), to check that finitialize resets the state;
+* the last row (an axon segment) reads -70 + the summed conductance so far
+  (the model's state), to check that finitialize resets the state;
 * the spike probability is the bin's net input clipped to [0, 1].
 
 NetPyNE keeps global state (``sim``) and integrates every section NEURON
@@ -32,6 +36,9 @@ import numpy as np
 import pytest
 import torch
 from torch import Tensor, nn
+
+from surrogate_cell.data.cellspec import input_channels
+from surrogate_cell.synapses import RECEPTORS, REVERSAL_MV, Kinetics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,38 +105,55 @@ def assert_one_error_line(proc, *fragments):
     return errors[0]
 
 
-DENDRITIC = ("basal", "oblique", "trunk", "tuft")
+
+
+#: The probe's synapses (see the module docstring): weight w → w nS of mean conductance in its bin.
+PULSE_EXC = Kinetics("ampa", 0.0, 1e-3, 0.0, 1000.0)
+PULSE_INH = Kinetics("gaba_a", 0.0, 1e-3, -80.0, 1000.0)
+PULSE = {"exc": PULSE_EXC, "inh": PULSE_INH}
+#: Ranges wide enough that no test synapse is out of them (the probe and untrained models).
+WIDE_RANGES = {r: {"tau_rise_ms": [0.0, 1000.0], "tau_decay_ms": [1e-3, 1000.0], "peak_nS": [0.0, 1e6],
+                   "e_mV": REVERSAL_MV[r]} for r in RECEPTORS}
 
 
 class ProbeModel(nn.Module):
-    """See the module docstring; channel_sign is +1 (exc) / -1 (inh)."""
+    """See the module docstring; ``channel_sign`` is +1 (AMPA, NMDA) / -1 (GABA_A, GABA_B)."""
 
     def __init__(self, channel_segment: np.ndarray, channel_sign: np.ndarray, n_segments: int):
         super().__init__()
         C = len(channel_segment)
+        sign = torch.as_tensor(channel_sign, dtype=torch.float32)
         M = torch.zeros(C, n_segments)
-        M[torch.arange(C), torch.as_tensor(channel_segment)] = torch.as_tensor(channel_sign, dtype=torch.float32)
-        M[:, 0] = torch.as_tensor(channel_sign, dtype=torch.float32)
-        self.register_buffer("M", M[:, :-1].contiguous())
-        self.register_buffer("sign", torch.as_tensor(channel_sign, dtype=torch.float32))
+        M[torch.arange(C), torch.as_tensor(channel_segment)] = sign
+        M[:, 0] = sign
+        # the grouped input: every segment's net input but the last, the net input, the total conductance
+        self.register_buffer("W", torch.cat([M[:, :-1], sign[:, None], torch.ones(C, 1)], dim=1).contiguous())
+        self.n_out = n_segments - 1
 
     @torch.jit.export
     def init_state(self, batch: int) -> Tensor:
-        return torch.zeros(batch, 1, device=self.M.device)
+        return torch.zeros(batch, 1, device=self.W.device)
+
+    @torch.jit.export
+    def input_projection(self) -> Tensor:
+        return self.W
+
+    @torch.jit.export
+    def step_projected(self, z: Tensor, state: Tensor):
+        total = state + z[:, self.n_out + 1:self.n_out + 2]
+        v = torch.cat([-70.0 + 80.0 * z[:, : self.n_out], -70.0 + total], dim=1)
+        p = torch.clamp(z[:, self.n_out], 0.0, 1.0)
+        return v, p, total
 
     @torch.jit.export
     def step(self, x: Tensor, state: Tensor):
-        net = x @ self.M
-        total = state + x.sum(1, keepdim=True)
-        v = torch.cat([-70.0 + 80.0 * net, -70.0 + total], dim=1)
-        p = torch.clamp(x @ self.sign, 0.0, 1.0)
-        return v, p, total
+        return self.step_projected(x @ self.W, state)
 
 
 def channels_of(segments):
-    """(channel_segment, channel_kind) for one exc and one inh channel per dendritic segment."""
-    dend = np.flatnonzero(np.isin(segments.region, DENDRITIC))
-    return np.concatenate([dend, dend]), np.array(["exc"] * len(dend) + ["inh"] * len(dend))
+    """(channel_segment, channel_kind) of the model input channels of ``segments``."""
+    table = input_channels(len(segments))
+    return table.segment, table.kind
 
 
 def export_probe(path, segments):
@@ -137,24 +161,18 @@ def export_probe(path, segments):
     from surrogate_cell.training.export import export_model
 
     seg, kind = channels_of(segments)
-    module = ProbeModel(seg, np.where(kind == "exc", 1.0, -1.0), len(segments))
+    module = ProbeModel(seg, np.where(np.isin(kind, ("ampa", "nmda")), 1.0, -1.0), len(segments))
     return export_model(module, path, segments=segments, channel_segment=seg, channel_kind=kind,
-                        arch="probe", spike_threshold_mV=-10.0, spike_probability=0.5)
+                        arch="probe", spike_threshold_mV=-10.0, spike_probability=0.5, trained_inputs=WIDE_RANGES)
 
 
-def export_untrained(path, segments, hidden: int = 16):
+def export_untrained(path, segments, hidden: int = 16, **config):
     """The real (untrained) MH Surrogate of training/model.py for ``segments``."""
-    from surrogate_cell.training.export import export_model
-    from surrogate_cell.training.model import ModelConfig, Surrogate
+    from surrogate_cell.training.export import export_untrained as export
+    from surrogate_cell.training.model import ModelConfig
 
-    seg, kind = channels_of(segments)
-    regions = sorted(set(segments.region))
-    task_group = np.array([regions.index(r) for r in segments.region])
-    xyz = segments.mid_um[seg[: len(seg) // 2]]
-    cfg = ModelConfig(arch="mh", hidden=hidden, n_groups=8)
-    module = Surrogate(cfg, xyz, xyz, task_group, np.full(len(segments), -70.0), np.full(len(segments), 5.0))
-    return export_model(module, path, segments=segments, channel_segment=seg, channel_kind=kind, arch="mh",
-                        config=cfg.to_dict())
+    cfg = ModelConfig(**{"arch": "mh", "hidden": hidden, "n_groups": 8, **config})
+    return export(path, segments, cfg, trained_inputs=WIDE_RANGES)
 
 
 HOC_TEMPLATE = r"""

@@ -17,7 +17,8 @@ import h5py
 import numpy as np
 import pytest
 
-from surrogate_cell.data.inputs import bin_events
+from surrogate_cell.data.inputs import SimInputs, conductance_bins
+from surrogate_cell.synapses import RECEPTORS, REVERSAL_MV
 from tests.helpers import run_cli
 
 ARGS = ("--seconds", "0.6", "--sim-seconds", "0.2", "--settle-ms", "100", "--seed", "7", "--no-progress")
@@ -45,21 +46,25 @@ def test_reference_set_contents(reference):
     path, _ = reference
     with h5py.File(path, "r") as f:
         n_seg, n_ch = f["voltage_mV"].shape[2], f["inputs"].shape[2]
-        region = f["segments/region"][()]
-        dendritic = np.flatnonzero(np.isin(region, [b"basal", b"oblique", b"trunk", b"tuft"]))
-        assert n_ch == 2 * dendritic.size == 1320 and n_seg == 663
-        # channels 0..S-1 excitatory on the dendritic segments in table order, S..2S-1 inhibitory
-        np.testing.assert_array_equal(f["channels/segment"][()], np.r_[dendritic, dendritic])
-        assert set(f["channels/kind"][:660]) == {b"exc"} and set(f["channels/kind"][660:]) == {b"inh"}
-        np.testing.assert_array_equal(f["channels/reversal_mV"][()], np.r_[np.zeros(660), np.full(660, -80.0)])
+        assert n_ch == 4 * n_seg and n_seg == 663
+        # channel r * S + s: receptor class r on segment s, every segment (soma and axon included)
+        np.testing.assert_array_equal(f["channels/segment"][()], np.tile(np.arange(n_seg), 4))
+        kinds = f["channels/kind"][()].astype("U")
+        for r, name in enumerate(RECEPTORS):
+            assert set(kinds[r * n_seg:(r + 1) * n_seg]) == {name}
+            assert set(f["channels/reversal_mV"][r * n_seg:(r + 1) * n_seg]) == {REVERSAL_MV[name]}
+        kinetics = f["sims/kinetics"][()]
+        assert kinetics.shape == (3, 4, 4) and len({k.tobytes() for k in kinetics}) == 3  # drawn per simulation
         v = f["voltage_mV"][()]
         assert np.isfinite(v).all() and -100 < v.min() and v.max() < 70
         assert f.attrs["sim_dt_ms"] == 0.025 and f.attrs["celsius"] == 34.0 and f.attrs["settle_ms"] == 100
         off = f["events/offsets"][()]
-        for i in range(3):  # stored inputs are the binned raw events
+        for i in range(3):  # stored inputs are the raw events' conductance with the simulation's kinetics
             sl = slice(off[i], off[i + 1])
-            expected = bin_events(f["events/time_ms"][sl], f["events/channel"][sl], f["events/weight"][sl], 200, n_ch)
-            np.testing.assert_array_equal(f["inputs"][i], expected)
+            events = SimInputs(f["events/time_ms"][sl], f["events/channel"][sl], f["events/weight"][sl],
+                               kinetics[i], "", 0)
+            np.testing.assert_array_equal(f["inputs"][i], conductance_bins(events, 200, n_seg))
+            assert (f["inputs"][i] >= 0).all() and f["inputs"][i][:, :n_seg].max() > 0
         spikes = f["spikes/times_ms"][()]
         assert np.all((spikes >= 0) & (spikes < 200))
 
@@ -145,11 +150,12 @@ from surrogate_cell.data import CellSpec, SimSettings
 from surrogate_cell.data.inputs import SimInputs
 from surrogate_cell.data.simulate import Simulator
 sim = Simulator(CellSpec(), SimSettings(settle_ms=50))
-c = 0
+c = 100  # AMPA on segment-table row 100, a dendritic segment
 seg = int(sim.cell.channels.segment[c])
+kinetics = np.array([[0.2, 3.0, 0.0, 2.0], [2.0, 70.0, 0.0, 0.0], [0.2, 8.0, -80.0, 1.0], [5.0, 200.0, -93.0, 0.0]])
 def run(times, weights):
-    ev = SimInputs(time_ms=np.array(times, float), channel=np.zeros(len(times), np.int32),
-                   weight=np.array(weights, np.float32), regime="background", seed=0)
+    ev = SimInputs(time_ms=np.array(times, float), channel=np.full(len(times), c, np.int32),
+                   weight=np.array(weights, np.float32), kinetics=kinetics, regime="background", seed=0)
     return sim.run(ev, 30)
 quiet = run([], [])
 one = run([12.3], [0.7])

@@ -9,9 +9,9 @@ import pytest
 
 from surrogate_cell.cells.segments import SegmentTable
 from surrogate_cell.data import Dataset, data_digest
-from surrogate_cell.data.cellspec import ChannelTable, table_digest
+from surrogate_cell.data.cellspec import ChannelTable, input_channels, table_digest
 from surrogate_cell.data.format import FORMAT_VERSION, generation_digest
-from surrogate_cell.data.inputs import SimInputs
+from surrogate_cell.data.inputs import SimInputs, conductance_bins
 from surrogate_cell.data.store import PartsDir, assemble
 from surrogate_cell.errors import DataError
 from tests.helpers import run_cli
@@ -28,13 +28,17 @@ def fake_segments():
                         diam_um=np.ones(n), length_um=np.full(n, 10.0), area_um2=np.full(n, 31.4))
 
 
+N_CH = 24
+#: 1 µs pulses of 1000 nS per unit weight: an event of weight w gives w nS of mean conductance in its own bin
+PULSES = np.array([[0.0, 1e-3, 0.0, 1000.0], [0.0, 1e-3, 0.0, 1000.0], [0.0, 1e-3, -80.0, 1000.0],
+                   [0.0, 1e-3, -93.0, 1000.0]])
+
+
 def fake_set(folder, chunk_note=""):
     """Assemble N_SIMS fake simulations; sim 1 holds an event at 12.3 ms of weight 0.7 on channel 6."""
     out = folder / "fake.h5"
     segments = fake_segments()
-    rows = np.array([1, 2, 3, 4])
-    channels = ChannelTable(segment=np.r_[rows, rows], kind=np.array(["exc"] * 4 + ["inh"] * 4),
-                            reversal_mV=np.r_[np.zeros(4), np.full(4, -80.0)])
+    channels = input_channels(len(segments))  # 4 receptor classes × 6 segments
     params = {"format_version": FORMAT_VERSION, "n_sims": N_SIMS, "sim_ms": SIM_MS, "seed": 0, "note": chunk_note}
     parts = PartsDir(out)
     parts.open(params)
@@ -45,7 +49,7 @@ def fake_set(folder, chunk_note=""):
     for i in range(N_SIMS):
         n_ev = 200
         t = np.sort(rng.uniform(0, SIM_MS, n_ev))
-        c = rng.integers(0, 8, n_ev).astype(np.int32)
+        c = rng.integers(0, N_CH, n_ev).astype(np.int32)
         w = rng.lognormal(0, 0.3, n_ev).astype(np.float32)
         if i == 1:
             keep = ~((c == 6) & (np.floor(t) == 12))  # alone in its bin
@@ -54,7 +58,8 @@ def fake_set(folder, chunk_note=""):
             t, c, w = t[order], c[order], w[order]
         volt = (rng.normal(-65, 5, (SIM_MS, len(segments)))).astype(np.float32)
         spikes = np.sort(rng.uniform(0, SIM_MS, [0, 4, 9][i]))
-        inputs = SimInputs(time_ms=t, channel=c, weight=w, regime=["background", "strong", "silence"][i],
+        inputs = SimInputs(time_ms=t, channel=c, weight=w, kinetics=PULSES,
+                           regime=["background", "strong", "silence"][i],
                            seed=1000 + i)
         parts.write_part(i, voltage_mV=volt, spike_times_ms=spikes, inputs=inputs,
                          params_sha256=generation_digest(params),
@@ -75,18 +80,19 @@ def test_layout_matches_the_contract(fake):
     path, truth = fake
     with h5py.File(path, "r") as f:
         a = f.attrs
-        assert a["format"] == "surrogate_cell.dataset" and a["format_version"] == 1
+        assert a["format"] == "surrogate_cell.dataset" and a["format_version"] == 2
         assert a["n_simulations"] == N_SIMS and a["sim_ms"] == SIM_MS and a["bin_ms"] == 1.0
         for key in ("sim_dt_ms", "celsius", "settle_ms", "seed", "generator", "versions", "cell", "cell_digest"):
             assert key in a, key
         assert set(json.loads(a["versions"])) >= {"neuron", "torch", "numpy", "h5py", "surrogate_cell"}
-        assert json.loads(a["cell"])["n_segments"] == 6 and json.loads(a["cell"])["n_channels"] == 8
+        assert json.loads(a["cell"])["n_segments"] == 6 and json.loads(a["cell"])["n_channels"] == N_CH
         assert a["cell_digest"] == table_digest(fake_segments())
         assert f["voltage_mV"].shape == (N_SIMS, SIM_MS, 6) and f["voltage_mV"].dtype == np.float32
-        assert f["inputs"].shape == (N_SIMS, SIM_MS, 8) and f["inputs"].dtype == np.float32
+        assert f["inputs"].shape == (N_SIMS, SIM_MS, N_CH) and f["inputs"].dtype == np.float32
         assert f["voltage_mV"].chunks[0] == 1 and f["voltage_mV"].compression == "gzip"
         assert f["inputs"].compression == "gzip"
-        assert list(f["channels/kind"][()]) == [b"exc"] * 4 + [b"inh"] * 4
+        assert list(f["channels/kind"][()]) == [b"ampa"] * 6 + [b"nmda"] * 6 + [b"gaba_a"] * 6 + [b"gaba_b"] * 6
+        np.testing.assert_array_equal(f["sims/kinetics"][()], np.stack([PULSES] * N_SIMS))
         assert list(f["spikes/offsets"][()]) == [0, 0, 4, 13]
         assert f["sims/seed"].dtype == np.uint64 and list(f["sims/seed"][()]) == [1000, 1001, 1002]
         assert list(f["sims/regime"][()]) == [b"background", b"strong", b"silence"]
@@ -108,14 +114,18 @@ def test_event_at_12_3ms_lands_in_bin_12(fake):
         assert inputs[2, 6] == np.float32(0.7)
 
 
-def test_inputs_are_the_binned_events(fake):
+def test_inputs_are_the_events_conductance(fake):
     path, truth = fake
     with Dataset(path) as ds:
         for i, (_, _, t, c, w) in truth.items():
-            expected = np.zeros((SIM_MS, 8))
-            np.add.at(expected, (np.floor(t).astype(int), c), w.astype(np.float64))
             inputs, _, _ = ds.window(i, 0, SIM_MS)
-            np.testing.assert_array_equal(inputs, expected.astype(np.float32))
+            events = SimInputs(t, c, w, ds.kinetics[i], "", 0)
+            np.testing.assert_array_equal(inputs, conductance_bins(events, SIM_MS, 6))
+            # 1 µs pulses: every event's weight in its own bin, but for the few in a bin's last 20 µs
+            expected = np.zeros((SIM_MS, N_CH))
+            np.add.at(expected, (np.floor(t).astype(int), c), w.astype(np.float64))
+            close = np.isclose(inputs, expected, rtol=1e-6, atol=1e-6)
+            assert close.mean() > 0.999
             et, ec, ew = ds.events(i)
             np.testing.assert_array_equal(et, t)
 
@@ -123,9 +133,9 @@ def test_inputs_are_the_binned_events(fake):
 def test_window_matches_the_stored_arrays(fake):
     path, truth = fake
     with Dataset(path) as ds, h5py.File(path, "r") as f:
-        assert ds.n_sims == N_SIMS and ds.sim_ms == SIM_MS and ds.n_segments == 6 and ds.n_channels == 8
+        assert ds.n_sims == N_SIMS and ds.sim_ms == SIM_MS and ds.n_segments == 6 and ds.n_channels == N_CH
         assert isinstance(ds.segments, SegmentTable) and list(ds.segments.region)[:2] == ["soma", "basal"]
-        assert list(ds.channels.kind[:1]) == ["exc"] and ds.channels.segment[4] == 1
+        assert list(ds.channels.kind[:1]) == ["ampa"] and ds.channels.segment[7] == 1
         for sim, start, length in ((0, 0, 300), (1, 17, 100), (2, 250, 50)):
             inputs, volt, spikes = ds.window(sim, start, length)
             np.testing.assert_array_equal(inputs, f["inputs"][sim, start:start + length])
@@ -187,7 +197,7 @@ def test_inspect_json(fake):
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert info["simulated_seconds"] == pytest.approx(0.9)
-    assert info["n_segments"] == 6 and info["n_channels"] == 8 and info["n_somatic_spikes"] == 13
+    assert info["n_segments"] == 6 and info["n_channels"] == N_CH and info["n_somatic_spikes"] == 13
     assert info["digest"] == data_digest(path)
 
 
@@ -216,7 +226,7 @@ def test_parts_refuse_a_different_cell(tmp_path):
     parts = PartsDir(tmp_path / "d.h5")
     parts.open({"n_sims": 1})
     seg = fake_segments()
-    ch = ChannelTable(segment=np.array([1]), kind=np.array(["exc"]), reversal_mV=np.zeros(1))
+    ch = ChannelTable(segment=np.array([1]), kind=np.array(["ampa"]), reversal_mV=np.zeros(1))
     parts.write_cell(seg.to_dict(), ch.to_dict(), table_digest(seg), {})
     parts.write_cell(seg.to_dict(), ch.to_dict(), table_digest(seg), {})  # the same cell again: fine
     with pytest.raises(DataError, match="cell differs"):

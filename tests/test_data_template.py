@@ -71,9 +71,9 @@ def test_template_cell_generates_with_its_own_mod_folder(tmp_path):
         assert cell["morphology"] == "cell.swc"
         region = f["segments/region"][()].astype(str)
         assert region[0] == "soma" and "axon" in region and {"basal", "tuft"} <= set(region)
-        dendritic = np.flatnonzero(np.isin(region, ["basal", "oblique", "trunk", "tuft"]))
-        np.testing.assert_array_equal(f["channels/segment"][()], np.r_[dendritic, dendritic])
-        assert cell["n_channels"] == 2 * dendritic.size == f["inputs"].shape[2]
+        # every receptor class on every segment, soma and axon included
+        np.testing.assert_array_equal(f["channels/segment"][()], np.tile(np.arange(len(region)), 4))
+        assert cell["n_channels"] == 4 * len(region) == f["inputs"].shape[2]
         v = f["voltage_mV"][()]
         assert v.shape == (2, 50, len(region)) and np.isfinite(v).all()
         assert f["events/time_ms"].size > 0

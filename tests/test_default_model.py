@@ -17,7 +17,15 @@ def test_default_model_is_shipped_and_small(model):
     assert default_model_path().stat().st_size <= 20e6
     assert model.cell_digest == HayCell().segments.digest()
     assert model.metadata["spike_rule"] in ("probability", "threshold")
-    assert model.n_channels == 2 * int((~np.isin(model.segments.region, ["soma", "axon"])).sum())
+    # the conductance of every receptor class on every segment
+    assert model.n_channels == 4 * model.n_segments
+    assert [str(k) for k in model.channel_kind[::model.n_segments]] == ["ampa", "nmda", "gaba_a", "gaba_b"]
+    # trained on kinetics that cover the common published synapses (docs/dataset.md)
+    trained = model.trained_inputs
+    assert trained["ampa"]["tau_decay_ms"][0] <= 3.0 and trained["ampa"]["tau_decay_ms"][1] >= 5.3
+    assert trained["nmda"]["tau_decay_ms"][0] <= 70.0 and trained["nmda"]["tau_decay_ms"][1] >= 140.0
+    assert trained["gaba_a"]["tau_decay_ms"][0] <= 8.0 and trained["gaba_a"]["tau_decay_ms"][1] >= 18.2
+    assert trained["gaba_b"]["tau_decay_ms"][1] >= 250.0
 
 
 @torch.no_grad()
@@ -26,7 +34,7 @@ def test_sixty_seconds_free_running_is_stable(model):
     C = model.n_channels
     state = model.init_state(3)
     lo, hi = np.inf, -np.inf
-    rates = torch.tensor([0.0, 0.005, 0.3])[:, None]  # events per channel per ms: silence, ordinary, saturating
+    rates = torch.tensor([0.0, 0.005, 0.3])[:, None]  # 1 nS pulses per channel per ms: silence, ordinary, saturating
     gen = torch.Generator().manual_seed(0)
     for t in range(60_000):
         x = (torch.rand(3, C, generator=gen) < rates).float()

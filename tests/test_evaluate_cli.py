@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 
 from surrogate_cell.cells import HayCell, SyntheticL5PCParams
-from surrogate_cell.training.export import export_model
-from surrogate_cell.training.model import ModelConfig, Surrogate
-from tests.helpers import assert_one_error_line, generate_small, run_cli
+from tests.helpers import assert_one_error_line, export_untrained, generate_small, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +54,8 @@ def test_lfp_fidelity_of_the_truth_itself(tiny_data):
 
 def test_evaluate_refuses_another_cells_data(tiny_data, tmp_path):
     other = HayCell(synthetic=SyntheticL5PCParams(n_basal=6))  # another morphology
-    st = other.segments
-    dend = np.flatnonzero(~np.isin(st.region, ["soma", "axon"]))
-    model = Surrogate(ModelConfig(arch="mh", n_groups=4, hidden=8, expert_dim=4, tower_hidden=0),
-                      st.mid_um[dend], st.mid_um[dend], np.zeros(len(st), dtype=int),
-                      np.full(len(st), -70.0), np.full(len(st), 5.0))
-    path = export_model(model, tmp_path / "other.pt", segments=st, channel_segment=np.concatenate([dend, dend]),
-                        channel_kind=np.array(["exc"] * len(dend) + ["inh"] * len(dend)), arch="mh")
+    path = export_untrained(tmp_path / "other.pt", other.segments, hidden=8, n_groups=4, expert_dim=4,
+                            tower_hidden=0)
     proc = run_cli("evaluate", "--model", path, "--data", tiny_data, "--json")
     assert_one_error_line(proc, "of another cell")
 

@@ -124,19 +124,10 @@ def test_block_limited_by_bytes(fresh_runner, untrained_path, monkeypatch):
 @pytest.fixture(scope="module")
 def mh_linear_path(tmp_path_factory, hay_segments):
     """An untrained MH surrogate with linear towers: its voltages are a linear readout V = A z + b."""
-    from surrogate_cell.training.export import export_model
-    from surrogate_cell.training.model import ModelConfig, Surrogate
-    from surrogate_cell.training.train import REGION_INDEX
-    from tests.helpers import channels_of
+    from tests.helpers import export_untrained
 
-    seg = hay_segments
-    ch, kind = channels_of(seg)
-    xyz = seg.mid_um[ch[: len(ch) // 2]]
-    cfg = ModelConfig(arch="mh", hidden=16, n_groups=8, tower_hidden=0, spike_mechanism=False)
-    module = Surrogate(cfg, xyz, xyz, np.array([REGION_INDEX[str(r)] for r in seg.region]),
-                       np.full(len(seg), -70.0), np.full(len(seg), 5.0))
-    return export_model(module, tmp_path_factory.mktemp("models") / "mh_linear.pt", segments=seg,
-                        channel_segment=ch, channel_kind=kind, arch="mh", config=cfg.to_dict())
+    return export_untrained(tmp_path_factory.mktemp("models") / "mh_linear.pt", hay_segments, tower_hidden=0,
+                            spike_mechanism=False)
 
 
 def test_readout_form_equals_full(fresh_runner, mh_linear_path, untrained_path):

@@ -79,7 +79,7 @@ def test_swapped_column_runs_with_create_simulate_analyze(rule_json, probe_path,
 
 def test_traces_spikes_and_delays_are_the_surrogates(rule_json, probe_path):
     """create/simulate/analyze: traces are the runner's voltages (linear between 1 ms samples), spikes the
-    crossing times, delays from surrogates shortened by the 1 ms latency, weight[1] the channel code."""
+    crossing times, delays from surrogates shortened by the 1 ms latency, weight[1] the synapse's code."""
     res = run_python(S("""
         from surrogate_cell.netpyne.rule import model_section_name
         netParams, cfg = column(sys.argv[1], duration=60, record_step=0.25)
@@ -94,8 +94,8 @@ def test_traces_spikes_and_delays_are_the_surrogates(rule_json, probe_path):
                 if conn["preGid"] in cells:
                     delays.append([conn["delay"], conn["hObj"].delay])
                 if cell.gid in cells:
-                    kind = "exc" if conn["synMech"] == "AMPANMDA" else "inh"
-                    want = cells[cell.gid].synapse(model_section_name(conn["sec"]), conn["loc"], kind).code
+                    mech = dict(netParams.synMechParams[conn["synMech"]])
+                    want = cells[cell.gid].synapse(model_section_name(conn["sec"]), conn["loc"], mech).code
                     codes.append([conn["hObj"].weight[1], want])
         sim.simulate()
         sim.analyze()
@@ -147,8 +147,8 @@ def test_placement_equals_netpyne_detailed(rule_json, probe_path, hay_segments):
                 rows = []
                 for c in cell.conns:
                     row = [str(c["preGid"]), c["sec"], round(float(c["loc"]), 12), c["synMech"]]
-                    if swapped:
-                        row.append(int(c["hObj"].weight[1]) - 1)  # the channel
+                    if swapped:  # the synapse's segment and receptor classes
+                        row.append(scn.surrogate_cells()[cell.gid].batch.describe(int(c["hObj"].weight[1])))
                     else:
                         seg = c["hObj"].syn().get_segment()
                         row.append([seg.sec.name().split(".")[-1], seg.x])
@@ -166,10 +166,8 @@ def test_placement_equals_netpyne_detailed(rule_json, probe_path, hay_segments):
         swapped = placed(True)
         print("RESULT " + json.dumps({"detailed": detailed, "swapped": swapped}))
     """), rule_json, probe_path)
-    from surrogate_cell.model import load
     from surrogate_cell.netpyne.rule import model_section_name
 
-    model = load(probe_path)
     det, sw = res["detailed"], res["swapped"]
     assert det.keys() == sw.keys() == {"0", "1"}
     n = 0
@@ -178,8 +176,8 @@ def test_placement_equals_netpyne_detailed(rule_json, probe_path, hay_segments):
         for d, s in zip(det[gid], sw[gid]):
             sec, x = d[4]
             row = hay_segments.index(model_section_name(sec), x)  # the detailed synapse's segment
-            kind = "inh" if d[3] in ("GABAA", "inh") else "exc"
-            assert model.channel_segment[s[4]] == row and model.channel_kind[s[4]] == kind, (d, s)
+            receptors = {"GABAA": ["gaba_a"], "inh": ["gaba_a"], "AMPANMDA": ["ampa", "nmda"], "exc": ["ampa"]}[d[3]]
+            assert s[4] == [row, receptors], (d, s)
             n += 1
     assert n > 2 * (7 + 4 + 3 + 1 + 3)
 
@@ -219,18 +217,19 @@ def test_hoc_template_rule_swaps_with_one_call(hoc_template, probe_path):
 
 
 def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe_path):
-    """Unknown section or secList, undecidable synMech, another morphology, short delays, IClamps,
-    non-voltage traces, a synapse on the soma: each a clear error, raised before the simulation starts."""
+    """Unknown section or secList, an unmappable synMech, another morphology, short delays, IClamps,
+    non-voltage traces: each a clear error, raised before the simulation starts; synapses on the soma and
+    the axon are accepted, and a synMech outside the trained ranges is a warning."""
     res = run_python(S("""
         from surrogate_cell.errors import SurrogateCellError
         out = {}
 
-        def case(name, change=None, swap_model=None, synmech_kinds=None, create=True):
+        def case(name, change=None, swap_model=None, create=True):
             netParams, cfg = column(sys.argv[1], n_pyr=2, n_int=1)
             try:
                 if change:
                     change(netParams, cfg)
-                scn.swap(netParams, "L5PC", swap_model or sys.argv[2], synmech_kinds)
+                scn.swap(netParams, "L5PC", swap_model or sys.argv[2])
                 if create:
                     sim.create(netParams, cfg)
                 out[name] = "no error"
@@ -249,13 +248,19 @@ def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe
         case("unknown section", conn(sec="apic_999"))
         case("unknown secList", conn(sec="oblique"))
         case("soma synapse", conn(sec="soma_0"))
+        case("axon synapse", conn(sec="axon_0"))
         case("no sec", conn())
 
         def mystery(netParams, cfg):
-            netParams.synMechParams["mystery"] = {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 5}
+            netParams.synMechParams["mystery"] = {"mod": "MysterySyn", "tau": 5}
             conn(sec="apical", synMech="mystery")(netParams, cfg)
-        case("undecidable synMech", mystery)
-        case("explicit kind", mystery, synmech_kinds={"mystery": "exc"})
+        case("unmappable synMech", mystery)
+
+        def declared(netParams, cfg):
+            from surrogate_cell.synapses import declare_synapse
+            declare_synapse("MysterySyn", "ampa", tau_rise=0.2, tau_decay="tau", e=0.0, nS_per_weight=1000.0)
+            mystery(netParams, cfg)
+        case("declared synMech", declared)
         case("another morphology", swap_model=sys.argv[3], create=False)
 
         def short(netParams, cfg):
@@ -277,7 +282,8 @@ def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe
     """), rule_json, probe_path, other_probe_path, timeout=180)
     for name, value in res.items():
         print(f"{name}: {value}")
-    assert res["explicit kind"] == "no error"
+    for name in ("soma synapse", "axon synapse", "declared synMech"):
+        assert res[name] == "no error", name
 
     def err(name, cls, *fragments):
         assert res[name] != "no error", name
@@ -289,9 +295,8 @@ def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe
 
     err("unknown section", "SwapSectionError", "'L5PC'", "'apic_999'", "silently use the soma")
     err("unknown secList", "SwapSectionError", "'L5PC'", "'oblique'")
-    err("soma synapse", "SwapSectionError", "soma_0", "no excitatory input on soma[0]")
     err("no sec", "SwapSectionError", "no 'sec'", "'L5PC'")
-    err("undecidable synMech", "SynMechKindError", "'mystery'", "synmech_kinds")
+    err("unmappable synMech", "SynMechModelError", "synMech 'mystery'", "'MysterySyn'", "declare_synapse")
     err("another morphology", "SwapMorphologyError", "'L5PC'", "another morphology", "dend_")
     err("short delay", "DelayTooShortError", "surrogate gid", "1.1 ms")
     err("IClamp", "UnsupportedFeatureError", "'IClamp'", "synaptic events only")

@@ -14,6 +14,7 @@ import pytest
 from surrogate_cell.errors import (DelayTooShortError, DeviceUnavailableError, InvalidWeightError,
                                    MorphologyMismatchError, NetworkError, RunnerStateError, SurrogateCellError,
                                    UnknownReceptorError, UnknownSectionError)
+from tests.helpers import PULSE_EXC, PULSE_INH
 
 
 def _h():
@@ -49,9 +50,9 @@ def test_event_lands_in_its_bin(fresh_runner, probe_path):
     h = _h()
     cell = SurrogateCell(probe_path)
     keep = []
-    connect(_stim(h, 12.0, keep), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=0.3)  # t = 12.3
-    connect(_stim(h, 17.0, keep), cell.synapse("dend[3]", 0.5, "inh"), weight=0.25, delay=3.0)  # t = 20.0
-    connect(_stim(h, 21.9, keep), cell.synapse("dend[3]", 0.5, "exc"), weight=0.5, delay=0.1)  # t = 22.0 (rounded)
+    connect(_stim(h, 12.0, keep), cell.synapse("apic[10]", 0.5, PULSE_EXC), weight=1.0, delay=0.3)  # t = 12.3
+    connect(_stim(h, 17.0, keep), cell.synapse("dend[3]", 0.5, PULSE_INH), weight=0.25, delay=3.0)  # t = 20.0
+    connect(_stim(h, 21.9, keep), cell.synapse("dend[3]", 0.5, PULSE_EXC), weight=0.5, delay=0.1)  # t = 22.0 (rounded)
     apic, dend, soma = cell.record("apic[10]", 0.5), cell.record("dend[3]", 0.5), cell.record("soma", 0.5)
     h.dt = 0.025
     h.finitialize(-65)
@@ -74,13 +75,13 @@ def test_spike_time_latency_and_compensated_delay(fresh_runner, probe_path):
     pc = h.ParallelContext()
     pre, post = SurrogateCell(probe_path, gid=1), SurrogateCell(probe_path, gid=2)
     keep = []
-    connect(_stim(h, 12.3, keep), pre.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=0.0)
+    connect(_stim(h, 12.3, keep), pre.synapse("apic[10]", 0.5, PULSE_EXC), weight=1.0, delay=0.0)
     # an IntFire1 that fires the moment an event of weight 2 arrives shows the arrival time
     probe = h.IntFire1()
     pc.set_gid2node(3, pc.id())
     pc.cell(3, h.NetCon(probe, None))
     connect(pre, probe, weight=2.0, delay=3.0)
-    connect(pre, post.synapse("dend[3]", 0.5, "AMPA"), weight=0.5, delay=1.7)
+    connect(pre, post.synapse("dend[3]", 0.5, PULSE_EXC), weight=0.5, delay=1.7)
     dend = post.record("dend[3]", 0.5)
     tv, iv = _spike_recorder(h)
     h.dt = 0.025
@@ -101,7 +102,7 @@ def test_probability_spike_rule(fresh_runner, probe_path):
     h = _h()
     cell = SurrogateCell(probe_path, config=RunnerConfig(spike_rule="probability"))
     keep = []
-    connect(_stim(h, 7.2, keep), cell.synapse("apic[3]", 0.9, "exc"), weight=1.0, delay=1.0)
+    connect(_stim(h, 7.2, keep), cell.synapse("apic[3]", 0.9, PULSE_EXC), weight=1.0, delay=1.0)
     _run(h, 15)
     np.testing.assert_allclose(cell.spike_times, [8.5])  # p goes 0 -> 1 across bin 8, crosses 0.5 midway
 
@@ -117,8 +118,8 @@ def _run_mode_network(h, probe_path):
             ns.start, ns.number, ns.interval, ns.noise = 1.0, 1e9, 3.0, 1.0
             ns.noiseFromRandom123(i, j, 3)
             keep.append(ns)
-            connect(ns, c.synapse("apic[%d]" % (5 * j), 0.5, "exc"), weight=0.45, delay=1.0)
-        connect(c, cells[(i + 1) % 3].synapse("dend[2]", 0.5, "exc"), weight=0.6, delay=2.0)
+            connect(ns, c.synapse("apic[%d]" % (5 * j), 0.5, PULSE_EXC), weight=0.45, delay=1.0)
+        connect(c, cells[(i + 1) % 3].synapse("dend[2]", 0.5, PULSE_EXC), weight=0.6, delay=2.0)
     rec = cells[0].record("soma")
     return cells, keep, rec
 
@@ -170,7 +171,7 @@ def test_recording_and_reinitialisation(fresh_runner, probe_path):
     h = _h()
     cell = SurrogateCell(probe_path)
     keep = []
-    connect(_stim(h, 4.5, keep), cell.synapse("dend[3]", 0.5, "exc"), weight=0.25, delay=1.0)
+    connect(_stim(h, 4.5, keep), cell.synapse("dend[3]", 0.5, PULSE_EXC), weight=0.25, delay=1.0)
     everything = cell.record_all()
     soma = cell.record("soma")
     for _ in range(2):  # the second run starts from the initial state again
@@ -212,20 +213,27 @@ def test_bad_targets(fresh_runner, probe_path):
 
     cell = SurrogateCell(probe_path)
     with pytest.raises(UnknownSectionError, match="no section 'apic\\[9999\\]'"):
-        cell.synapse("apic[9999]", 0.5, "exc")
+        cell.synapse("apic[9999]", 0.5, PULSE_EXC)
     with pytest.raises(UnknownSectionError, match="no section 'basal\\[0\\]'"):
-        cell.synapse("basal", 0.5, "exc")
+        cell.synapse("basal", 0.5, PULSE_EXC)
     with pytest.raises(UnknownSectionError, match=r"\[0, 1\]"):
-        cell.synapse("apic[1]", 1.5, "exc")
-    with pytest.raises(UnknownSectionError, match="no excitatory input on soma"):
-        cell.synapse("soma", 0.5, "exc")
-    with pytest.raises(UnknownReceptorError, match="unknown receptor 'kainate'"):
+        cell.synapse("apic[1]", 1.5, PULSE_EXC)
+    with pytest.raises(UnknownReceptorError, match=r"'kainate'.*declare_synapse"):
         cell.synapse("apic[1]", 0.5, "kainate")
+    with pytest.raises(UnknownReceptorError, match="a synapse model must be"):
+        cell.synapse("apic[1]", 0.5, 3.0)
     with pytest.raises(UnknownSectionError):
         cell.record("axon[7]", 0.5)
-    for name in ("AMPA", "nmda", "sc_AMPANMDA", "GABAA", "gaba", "sc_GABAA"):
-        assert cell.synapse("apic[1]", 0.5, name).kind in ("exc", "inh")
-    assert cell.synapse("apic[1]", 0.5, "GABA").channel == cell.synapse("apic[1]", 0.5, "exc").channel + 660
+    for name in ("exc", "AMPANMDA", "sc_AMPANMDA"):
+        assert cell.synapse("apic[1]", 0.5, name).receptors == ("ampa", "nmda")
+    for name in ("inh", "GABAA", "gaba", "sc_GABAA"):
+        assert cell.synapse("apic[1]", 0.5, name).receptors == ("gaba_a",)
+    exp2 = {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 8.0, "e": -80.0}
+    assert cell.synapse("apic[1]", 0.5, exp2).receptors == ("gaba_a",)
+    # a synapse per (segment, model): the same one is one code, every other another
+    codes = {cell.synapse(sec, 0.5, m).code for sec in ("apic[1]", "soma", "axon[0]") for m in ("exc", exp2)}
+    assert len(codes) == 6 and cell.synapse("apic[1]", 0.5, "exc").code in codes
+    assert cell.synapse("soma", 0.5, PULSE_INH).segment == 0
 
 
 @pytest.mark.parametrize("weight", [float("nan"), -0.1, float("inf"), "heavy"])
@@ -235,7 +243,7 @@ def test_bad_weight(fresh_runner, probe_path, weight):
     h = _h()
     cell = SurrogateCell(probe_path)
     with pytest.raises(InvalidWeightError, match="weight"):
-        connect(h.NetStim(), cell.synapse("apic[1]", 0.5, "exc"), weight=weight, delay=1.0)
+        connect(h.NetStim(), cell.synapse("apic[1]", 0.5, PULSE_EXC), weight=weight, delay=1.0)
 
 
 def test_bad_delays(fresh_runner, probe_path):
@@ -243,7 +251,7 @@ def test_bad_delays(fresh_runner, probe_path):
 
     h = _h()
     a, b = SurrogateCell(probe_path, gid=1), SurrogateCell(probe_path, gid=2)
-    target = b.synapse("apic[1]", 0.5, "exc")
+    target = b.synapse("apic[1]", 0.5, PULSE_EXC)
     for delay in (0.5, 1.0, 1.05):  # latency 1 ms + min NetCon delay 0.1 ms
         with pytest.raises(DelayTooShortError, match="below its minimum 1.1 ms"):
             connect(a, target, weight=1.0, delay=delay)
@@ -301,9 +309,9 @@ def test_run_time_misuse_is_reported(fresh_runner, probe_path):
     keep = []
     raw = h.NetCon(_stim(h, 2.0, keep), cell.source)  # weight[1] never set: no channel
     raw.weight[0] = 1.0
-    with pytest.raises(RuntimeError, match="channel code 0"):
+    with pytest.raises(RuntimeError, match="synapse code 0"):
         _run(h, 5)
-    raw.weight[1] = cell.synapse("apic[2]", 0.5, "exc").code  # the documented raw form works
+    raw.weight[1] = cell.synapse("apic[2]", 0.5, PULSE_EXC).code  # the documented raw form works
     _run(h, 5)
     h.finitialize(-65)
     SurrogateCell(probe_path)
@@ -320,7 +328,7 @@ def test_a_step_longer_than_1_ms_is_refused(fresh_runner, probe_path, dt):
     h = _h()
     cell = SurrogateCell(probe_path)
     keep = []
-    connect(_stim(h, 12.3, keep), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=0.0)
+    connect(_stim(h, 12.3, keep), cell.synapse("apic[10]", 0.5, PULSE_EXC), weight=1.0, delay=0.0)
     h.dt = dt
     with pytest.raises(RuntimeError, match=f"h.dt = {dt:g} ms is longer than the surrogate cells' 1 ms step"):
         h.finitialize(-65)
@@ -343,9 +351,32 @@ def test_cuda_matches_cpu(fresh_runner, probe_path):
         reset_runner()
         cell = SurrogateCell(probe_path, config=RunnerConfig(device=device))
         keep = []
-        connect(_stim(h, 12.3, keep), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=0.0)
+        connect(_stim(h, 12.3, keep), cell.synapse("apic[10]", 0.5, PULSE_EXC), weight=1.0, delay=0.0)
         rec = cell.record("apic[10]", 0.5)
         _run(h, 20)
         results.append((cell.spike_times.copy(), rec.v.copy()))
     np.testing.assert_allclose(results[0][0], results[1][0])
     np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-4)
+
+
+def test_synapses_outside_the_training_data_warn(fresh_runner, hay_segments, tmp_path):
+    """Kinetics, a reversal or a weight outside what the model was trained on: a warning naming the synapse,
+    the value and the trained range; inside them, none."""
+    import warnings
+
+    from surrogate_cell.neuron import SurrogateCell, SynapseRangeWarning, connect
+    from surrogate_cell.training.export import export_untrained
+
+    h = _h()
+    cell = SurrogateCell(export_untrained(tmp_path / "m.pt", hay_segments))  # the default generator's ranges
+    with pytest.warns(SynapseRangeWarning, match=r"synapse 'slow': ampa decay 400 ms \(trained 1.5–6 ms\)"):
+        cell.synapse("apic[1]", 0.5, {"mod": "Exp2Syn", "tau1": 0.3, "tau2": 400.0, "e": 0.0}, label="slow")
+    with pytest.warns(SynapseRangeWarning, match=r"gaba_a reversal -60 mV \(trained -80 mV\)"):
+        cell.synapse("soma", 0.5, {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 8.0, "e": -60.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = cell.synapse("apic[1]", 0.5, {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 3.0, "e": 0.0})
+        connect(h.NetStim(), fast, weight=0.0005, delay=1.0)  # 0.5 nS
+        cell.synapse("dend[2]", 0.5, {"mod": "ExpSyn", "tau": 3.0, "e": 0.0})  # a jump counts as a fast rise
+    with pytest.warns(SynapseRangeWarning, match=r"ampa peak conductance 50 nS per event \(trained 0.1–4 nS\)"):
+        connect(h.NetStim(), fast, weight=0.05, delay=1.0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.helpers import PULSE_EXC
+
 
 @pytest.fixture(scope="module")
 def hay():
@@ -22,7 +24,7 @@ def test_detailed_to_surrogate(fresh_runner, probe_path, hay):
     cell = SurrogateCell(probe_path, expect_morphology=hay)
     clamp = h.IClamp(hay.soma[0](0.5))
     clamp.delay, clamp.dur, clamp.amp = 5.0, 3.0, 2.0
-    nc = connect(hay.soma[0](0.5), cell.synapse("apic[10]", 0.5, "exc"), weight=1.0, delay=2.0, threshold=-10.0)
+    nc = connect(hay.soma[0](0.5), cell.synapse("apic[10]", 0.5, PULSE_EXC), weight=1.0, delay=2.0, threshold=-10.0)
     hay_spikes = h.Vector()
     nc.record(hay_spikes)
     rec = cell.record("apic[10]", 0.5)
@@ -47,7 +49,7 @@ def test_surrogate_to_detailed(fresh_runner, probe_path, hay):
     cell = SurrogateCell(probe_path)
     stim = h.NetStim()
     stim.start, stim.number = 12.3, 1
-    connect(stim, cell.synapse("dend[3]", 0.5, "exc"), weight=1.0, delay=0.0)  # crossing at 12.75 ms
+    connect(stim, cell.synapse("dend[3]", 0.5, PULSE_EXC), weight=1.0, delay=0.0)  # crossing at 12.75 ms
     syn = h.sc_AMPANMDA(hay.section("apic[5]")(0.5))
     connect(cell, syn, weight=3.0, delay=4.0)
     g = h.Vector().record(syn._ref_g_AMPA)

@@ -56,8 +56,8 @@ def build_and_run(model_path: str, out: str) -> None:
             played = poisson_times(60.0, TSTOP, np.random.default_rng((7, gid, j)))
             play_spikes(cell.synapse(sec, 0.9, "exc"), played, weight=0.2, delay=0.5)
         # recurrent excitation and inhibition, by gid
-        gid_connect((gid + 1) % N_SUR, cell.synapse("apic[5]", 0.3, "AMPANMDA"), weight=0.5, delay=2.5)
-        gid_connect(N_SUR + gid % N_INH, cell.synapse("dend[3]", 0.5, "GABAA"), weight=0.3, delay=1.2)
+        gid_connect((gid + 1) % N_SUR, cell.synapse("apic[5]", 0.3, "exc"), weight=0.5, delay=2.5)
+        gid_connect(N_SUR + gid % N_INH, cell.synapse("dend[3]", 0.5, "inh"), weight=0.3, delay=1.2)
     for gid, cell in inh.items():
         for src in range(N_SUR):
             if src % N_INH == gid - N_SUR:

@@ -1,10 +1,11 @@
 """A SurrogateCell driven in NEURON by a data set's own events reproduces the model's free run exactly.
 
 The events of one generated simulation (time, channel, weight) are replayed
-through NetStims and NetCons onto ``cell.synapse(section, x, kind)``; the
-recorded voltages and the spikes equal ``free_run`` of the packaged model on
-the set's binned inputs, so the free-running evaluation figures carry over to
-the cell in NEURON unchanged.
+through NetStims and NetCons onto ``cell.synapse(section, x, kinetics)`` with
+the simulation's own kinetics; the recorded voltages and the spikes equal
+``free_run`` of the packaged model on the set's stored conductances, so the
+free-running evaluation figures carry over to the cell in NEURON unchanged
+(the runner's grouped conductance states are exact).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from surrogate_cell.data import Dataset
 from surrogate_cell.model import load
+from surrogate_cell.synapses import RECEPTORS, Kinetics
 from surrogate_cell.training.evaluate import free_run, rest_output
 from surrogate_cell.training.metrics import upward_crossings
 from tests.helpers import generate_small
@@ -35,13 +37,14 @@ def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):
     seg = model.segments
     cell = SurrogateCell(model)
     times, channels, weights = ds.events(0)
+    kinetics = [Kinetics(r, *map(float, row)) for r, row in zip(RECEPTORS, ds.kinetics[0])]
     keep = []
     for t, c, w in zip(times, channels, weights):
-        row = model.channel_segment[c]
+        row, receptor = model.channel_segment[c], model.channel_kind[c]
         ns = h.NetStim()  # one event at exactly t
         ns.start, ns.number, ns.noise = float(t), 1, 0
-        keep += [ns, connect(ns, cell.synapse(str(seg.section[row]), float(seg.x[row]), str(model.channel_kind[c])),
-                                  weight=float(w), delay=0.0)]
+        target = cell.synapse(str(seg.section[row]), float(seg.x[row]), kinetics[RECEPTORS.index(receptor)])
+        keep += [ns, connect(ns, target, weight=float(w), delay=0.0)]
     soma, tuft = cell.record("soma", 0.5), cell.record_all()
     h.dt = 0.025
     h.finitialize(-70.0)

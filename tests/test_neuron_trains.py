@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from surrogate_cell.errors import DelayTooShortError, InvalidWeightError, NetworkError
+from tests.helpers import PULSE_EXC
 
 
 def _h():
@@ -15,7 +16,8 @@ def _h():
 
 
 def _inputs(model, n_inputs: int, seed: int):
-    """(section, x, kind, spike times, weight, delay) of random Poisson inputs on the model's channels."""
+    """(section, x, kind, spike times, weight, delay) of random Poisson inputs: 'exc' (AMPA+NMDA) or 'inh'
+    synapses on random segments."""
     from surrogate_cell.neuron import poisson_times
 
     seg = model.segments
@@ -23,7 +25,7 @@ def _inputs(model, n_inputs: int, seed: int):
     out = []
     for j, ch in enumerate(rng.choice(model.n_channels, n_inputs, replace=False)):
         row = model.channel_segment[ch]
-        kind = str(model.channel_kind[ch])
+        kind = "exc" if model.channel_kind[ch] in ("ampa", "nmda") else "inh"
         times = poisson_times(40.0 if kind == "exc" else 20.0, 300.0, np.random.default_rng((seed, j)))
         out.append((str(seg.section[row]), float(seg.x[row]), kind, times, 1.5 if kind == "exc" else 1.0,
                     float(rng.uniform(0.1, 3.0))))
@@ -78,8 +80,8 @@ def test_played_event_lands_in_its_bin(fresh_runner, probe_path):
 
     h = _h()
     cell = SurrogateCell(probe_path)
-    play_spikes(cell.synapse("apic[10]", 0.5, "exc"), [12.0, 4.5], weight=1.0, delay=0.3)  # bins 12 and 4
-    play_spikes(cell.synapse("dend[3]", 0.5, "exc"), [21.9], weight=0.5, delay=0.1)  # 22.0 after rounding
+    play_spikes(cell.synapse("apic[10]", 0.5, PULSE_EXC), [12.0, 4.5], weight=1.0, delay=0.3)  # bins 12 and 4
+    play_spikes(cell.synapse("dend[3]", 0.5, PULSE_EXC), [21.9], weight=0.5, delay=0.1)  # 22.0 after rounding
     apic, dend = cell.record("apic[10]", 0.5), cell.record("dend[3]", 0.5)
     h.dt = 0.025
     h.finitialize(-65)
@@ -101,7 +103,7 @@ def test_play_spikes_bad_input(fresh_runner, probe_path):
 
     h = _h()
     cell = SurrogateCell(probe_path)
-    target = cell.synapse("dend[3]", 0.5, "exc")
+    target = cell.synapse("dend[3]", 0.5, PULSE_EXC)
     with pytest.raises(NetworkError, match="surrogate's synapse"):
         play_spikes(cell, [1.0])
     with pytest.raises(NetworkError, match="1-D"):
@@ -155,7 +157,7 @@ def test_played_netstims_equal_neuron_netstims(fresh_runner):
     specs = []
     for j, ch in enumerate(rng.choice(model.n_channels, 160, replace=False)):
         row = model.channel_segment[ch]
-        kind = str(model.channel_kind[ch])
+        kind = "exc" if model.channel_kind[ch] in ("ampa", "nmda") else "inh"
         specs.append((str(model.segments.section[row]), float(model.segments.x[row]), kind, (j, 17, 3),
                       15.0 if kind == "exc" else 50.0, float(rng.choice([1.0, 0.6])), float(rng.uniform(0, 20)),
                       1.5 if kind == "exc" else 1.0, float(rng.uniform(0.1, 2.0))))

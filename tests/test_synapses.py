@@ -119,10 +119,35 @@ def test_peak_of_one_event_is_its_weight():
 def test_receptor_classes_follow_the_mod_and_its_reversal():
     cls = lambda **p: [k.receptor for k in kinetics_of({"mod": "Exp2Syn", **p})]  # noqa: E731
     assert cls(tau1=0.1, tau2=5, e=0) == ["ampa"]
-    assert cls(tau1=15, tau2=150, e=0) == ["nmda"]
-    assert cls(tau1=0.07, tau2=18.2, e=-80) == ["gaba_a"]
-    assert cls(tau1=40, tau2=200, e=-95) == ["gaba_b"]
+    # a slow Exp2Syn has no Mg block: its conductance is AMPA-like, slow kinetics and all
+    assert cls(tau1=15, tau2=150, e=0) == ["ampa"]
+    assert cls(tau1=0.07, tau2=18.2, e=-80) == ["gaba_a"] == cls(tau1=0.6, tau2=8.5, e=-70)
+    # a potassium reversal is GABA_B's
+    assert cls(tau1=3.5, tau2=260.9, e=-93) == ["gaba_b"]
+    assert [k.receptor for k in kinetics_of({"mod": "sc_NMDA"})] == ["nmda"]
+    assert [k.receptor for k in kinetics_of({"mod": "sc_AMPANMDA"})] == ["ampa", "nmda"]
     assert set(RECEPTORS) == {"ampa", "nmda", "gaba_a", "gaba_b"}
+
+
+def test_out_of_range_names_the_value_and_the_trained_range():
+    from surrogate_cell.synapses import out_of_range, trained_ranges
+
+    table = np.array([[[0.1, 3.0, 0.0, 0.5], [2.0, 70.0, 0.0, 0.5], [0.2, 8.0, -80.0, 1.0], [3.0, 200.0, -93.0, 0.0]],
+                      [[0.3, 5.0, 0.0, 1.0], [10.0, 150.0, 0.0, 0.0], [0.8, 15.0, -80.0, 2.0], [5.0, 250.0, -93.0,
+                                                                                                0.2]]])
+    trained = trained_ranges(table)
+    assert trained["ampa"] == {"tau_rise_ms": [0.1, 0.3], "tau_decay_ms": [3.0, 5.0], "peak_nS": [0.25, 2.0],
+                               "e_mV": 0.0}
+    assert trained["nmda"]["tau_decay_ms"] == [70.0, 70.0]  # only where NMDA was present
+    inside = kinetics_of({"mod": "Exp2Syn", "tau1": 0.2, "tau2": 4.0, "e": 0.0})
+    assert out_of_range(inside, trained) == [] and out_of_range(inside, trained, weight=0.001) == []
+    assert out_of_range(kinetics_of({"mod": "ExpSyn", "tau": 4.0, "e": 0.0}), trained) == []  # a jump: in range
+    slow = out_of_range(kinetics_of({"mod": "Exp2Syn", "tau1": 0.2, "tau2": 40.0, "e": 0.0}), trained)
+    assert slow == ["ampa decay 40 ms (trained 3–5 ms)"]
+    assert out_of_range(inside, trained, weight=0.01) == ["ampa peak conductance 10 nS per event (trained "
+                                                          "0.25–2 nS)"]
+    shifted = out_of_range(kinetics_of({"mod": "Exp2Syn", "tau1": 0.5, "tau2": 10.0, "e": -65.0}), trained)
+    assert shifted == ["gaba_a reversal -65 mV (trained -80 mV)"]
 
 
 def test_an_unknown_mod_is_one_clear_error_until_declared():

@@ -22,7 +22,7 @@ def two_sets(tmp_path_factory):
 
 
 def _tiny_cfgs(steps=4):
-    model = ModelConfig(arch="mh", n_groups=4, hidden=8, expert_dim=4, tower_hidden=0, local_path=True,
+    model = ModelConfig(arch="mh", n_groups=4, hidden=8, expert_dim=4, tower_hidden=0,
                         spike_kernel_ms=5)
     cfg = TrainConfig(window_ms=200, burn_in_ms=50, batch_size=2, max_steps=steps, eval_every=2, threads=1)
     return model, cfg

@@ -9,8 +9,15 @@ drawing ``bkg_exc_per_cell`` excitatory and ``bkg_inh_per_cell`` inhibitory
 sources onto random dendritic sites (NetPyNE's ``convergence`` onto the
 ``apical`` and ``basal`` section lists); the interneurons get NetStim
 stimulation (``stimTargetParams``). Pyramidal cells excite each other (apical
-tree) and the interneurons, which inhibit the pyramidal cells (basal tree).
-A laminar probe records the LFP.
+tree) and the interneurons, which inhibit the pyramidal cells on the soma, as
+basket cells do.
+
+Synapses are written as published specs write them (``ColumnConfig.synapses``):
+``exp2syn`` (NEURON's ``Exp2Syn``, weights in µS: a weight w peaks at w µS),
+``expsyn`` (``ExpSyn``, likewise) or ``project`` (the HayCell's own
+``sc_AMPANMDA`` / ``sc_GABAA``, weight 1 = 0.4 nS AMPA + 0.4 nS NMDA, or
+1 nS GABA_A). Connection strengths are given as peak conductances (nS) and
+converted into each set's weights. A laminar probe records the LFP.
 """
 from __future__ import annotations
 
@@ -21,6 +28,14 @@ from ..mechanisms import load_mechanisms
 
 #: the populations of neurons (the others are background sources)
 CELL_POPS = ("L5", "FS")
+
+#: synapse sets: excitatory and inhibitory synMech, and the peak conductance (nS) of a weight of 1
+SYNAPSE_SETS = {
+    "exp2syn": ({"mod": "Exp2Syn", "tau1": 0.2, "tau2": 3.0, "e": 0.0},
+                {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 8.0, "e": -80.0}, 1000.0, 1000.0),
+    "expsyn": ({"mod": "ExpSyn", "tau": 3.0, "e": 0.0}, {"mod": "ExpSyn", "tau": 8.0, "e": -80.0}, 1000.0, 1000.0),
+    "project": ({"mod": "sc_AMPANMDA"}, {"mod": "sc_GABAA"}, 0.4, 1.0),
+}
 
 #: recorded compartments of the pyramidal cells: label → (section of the imported rule, x)
 TRACES = {"V_soma": ("soma_0", 0.5), "V_trunk": ("apic_5", 0.5), "V_basal": ("dend_3", 0.5)}
@@ -37,14 +52,24 @@ class ColumnConfig:
     bkg_exc_per_cell: tuple = (200, 600)  # excitatory background sources per pyramidal cell, lowest and
     # highest (half apical, half basal): cells get more the further along x they sit, so rates differ by cell
     bkg_inh_per_cell: int = 100  # inhibitory ones
-    fs_to_l5_weight: float = 0.05
+    synapses: str = "exp2syn"  # a key of SYNAPSE_SETS
+    exc_peak_nS: float | None = None  # peak AMPA conductance of a background or L5 → L5 event (None: exc_peak)
+    inh_peak_nS: float = 1.0  # of a background inhibitory event
+    fs_to_l5_peak_nS: float = 1.0  # of a basket-cell event on the soma (5 synapses per connection)
     bkg_exc_rate_hz: float = 6.0  # rate of each background source
     bkg_inh_rate_hz: float = 8.0
     bkg_sources: int = 2000  # size of each background NetStim population (sources are shared between cells)
     seed: int = 1
-    lfp_depths_um: tuple = (400.0, 600.0, 800.0, 1000.0, 1200.0)  # NetPyNE y (depth); somata near 1000 µm
+    lfp_depths_um: tuple = (400.0, 600.0, 800.0, 900.0, 1100.0, 1300.0)  # NetPyNE y (depth); somata at 950–1050 µm
     record_cells: int = 3
     record_step_ms: float = 0.5
+
+    @property
+    def exc_peak(self) -> float:
+        """The excitatory peak (nS): AMPA-only sets get 2.5 nS, the project's AMPA+NMDA 0.4 nS (each)."""
+        if self.exc_peak_nS is not None:
+            return float(self.exc_peak_nS)
+        return 0.4 if self.synapses == "project" else 2.5
 
     @property
     def fs_cells(self) -> int:
@@ -84,9 +109,12 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
         "ions": {"na": {"e": 50}, "k": {"e": -85}}}}}
     net.popParams["L5"] = {"cellType": "L5PC", "numCells": cc.n_l5, "yRange": [950, 1050]}
     net.popParams["FS"] = {"cellType": "FS", "numCells": cc.fs_cells, "yRange": [800, 1100]}
-    net.synMechParams["AMPANMDA"] = {"mod": "sc_AMPANMDA"}  # the HayCell's synapses (e 0 mV)
-    net.synMechParams["GABAA"] = {"mod": "sc_GABAA"}  # (e -80 mV)
-    net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 3.0, "e": 0}
+    if cc.synapses not in SYNAPSE_SETS:
+        raise ValueError(f"ColumnConfig.synapses must be one of {sorted(SYNAPSE_SETS)}, got {cc.synapses!r}")
+    exc, inh, exc_unit, inh_unit = SYNAPSE_SETS[cc.synapses]
+    net.synMechParams["E"], net.synMechParams["I"] = dict(exc), dict(inh)
+    w_exc, w_inh, w_fs = cc.exc_peak / exc_unit, cc.inh_peak_nS / inh_unit, cc.fs_to_l5_peak_nS / inh_unit
+    net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.1, "tau2": 3.0, "e": 0}  # onto the interneurons
     # independent Poisson background, as in the surrogate's training data
     for pop, rate in (("bkgE", cc.bkg_exc_rate_hz), ("bkgI", cc.bkg_inh_rate_hz)):
         net.popParams[pop] = {"cellModel": "NetStim", "numCells": cc.bkg_sources, "rate": rate, "noise": 1.0,
@@ -96,24 +124,24 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
         net.connParams[f"bkgE->L5 {tree}"] = {"preConds": {"pop": "bkgE"}, "postConds": {"pop": "L5"},
                                               "convergence": f"round({lo:g} + {hi - lo:g} * post_xnorm)",
                                               "sec": tree, "synsPerConn": 1,
-                                              "weight": 1.0, "delay": 1.0, "synMech": "AMPANMDA"}
+                                              "weight": w_exc, "delay": 1.0, "synMech": "E"}
         net.connParams[f"bkgI->L5 {tree}"] = {"preConds": {"pop": "bkgI"}, "postConds": {"pop": "L5"},
                                               "convergence": cc.bkg_inh_per_cell // 2, "sec": tree, "synsPerConn": 1,
-                                              "weight": 1.0, "delay": 1.0, "synMech": "GABAA"}
+                                              "weight": w_inh, "delay": 1.0, "synMech": "I"}
     net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": cc.bkg_rate_hz, "noise": 1.0}
     net.stimTargetParams["bkg->FS"] = {"source": "bkg", "conds": {"pop": "FS"}, "sec": "soma", "loc": 0.5,
                                         "synsPerConn": 1, "weight": 0.005, "delay": 1, "synMech": "exc"}
     p_l5 = min(0.5, 10.0 / max(1, cc.n_l5))  # about 10 recurrent partners per cell at any size
     net.connParams["L5->L5"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "L5"}, "probability": p_l5,
-                                "sec": "apical", "synsPerConn": 5, "weight": 1.0, "delay": 2.0,
-                                "synMech": "AMPANMDA"}
+                                "sec": "apical", "synsPerConn": 5, "weight": w_exc, "delay": 2.0,
+                                "synMech": "E"}
     net.connParams["L5->FS"] = {"preConds": {"pop": "L5"}, "postConds": {"pop": "FS"},
                                 "probability": min(0.8, 20.0 / max(1, cc.n_l5)),
                                 "sec": "soma", "loc": 0.5, "weight": 0.01, "delay": 1.5, "synMech": "exc"}
     net.connParams["FS->L5"] = {"preConds": {"pop": "FS"}, "postConds": {"pop": "L5"},
                                 "probability": min(0.8, 8.0 / cc.fs_cells),
-                                "sec": "basal", "synsPerConn": 10, "weight": cc.fs_to_l5_weight, "delay": 1.5,
-                                "synMech": "GABAA"}
+                                "sec": "soma", "synsPerConn": 5, "weight": w_fs, "delay": 1.5,
+                                "synMech": "I"}
     cfg = specs.SimConfig()
     cfg.duration, cfg.dt, cfg.recordStep = float(round(cc.duration_ms)), 0.025, cc.record_step_ms
     cfg.hParams = {"celsius": 34.0, "v_init": -75.0}

@@ -39,7 +39,7 @@ def run(args) -> int:
     from ..training.train import TrainConfig  # heavy (torch): only when training code runs
 
     base = ModelConfig(n_groups=args.groups, hidden=args.hidden, n_experts=args.experts, expert_dim=args.expert_dim,
-                       tower_hidden=args.tower_hidden, local_path=True, seed=args.seed)
+                       tower_hidden=args.tower_hidden, seed=args.seed)
     train_cfg = TrainConfig(window_ms=args.window_ms, seed=args.seed, threads=args.threads)
     result = compare(Dataset(args.data), args.out, minutes_each=args.minutes, steps_each=args.steps,
                      lbtw_alpha=args.lbtw, seed=args.seed, progress=not args.no_progress, base=base,

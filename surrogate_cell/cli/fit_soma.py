@@ -71,7 +71,8 @@ def run(args) -> int:
     keep["soma_fit"] = {k: v for k, v in report.items() if k != "val_rmse_mv_by_ridge"}
     path = export_model(model, args.out, segments=exported.segments, channel_segment=exported.channel_segment,
                         channel_kind=exported.channel_kind, arch=meta["arch"], config=config,
-                        data_digest=meta["data_digest"], spike_threshold_mV=meta["spike_threshold_mV"], extra=keep)
+                        data_digest=meta["data_digest"], trained_inputs=exported.trained_inputs,
+                        spike_threshold_mV=meta["spike_threshold_mV"], extra=keep)
     summary = {"model": str(path), **keep["soma_fit"]}
     print(json.dumps(summary) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0

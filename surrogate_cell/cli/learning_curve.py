@@ -52,7 +52,7 @@ def run(args) -> int:
     if not seconds or min(seconds) <= 0:
         raise SurrogateCellError(f"--seconds needs positive sizes, got {args.seconds!r}")
     chosen = ModelConfig(arch=args.arch, n_groups=args.groups, hidden=args.hidden, expert_dim=args.expert_dim,
-                         tower_hidden=0, local_path=True, seed=args.seed)
+                         tower_hidden=0, seed=args.seed)
     result = learning_curve([Dataset(p) for p in args.data], Dataset(args.heldout), args.out, seconds, chosen,
                             replace(default_budget(args.minutes, args.seed, args.threads), window_ms=args.window_ms,
                                     burn_in_ms=min(150, args.window_ms // 4)),

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..data import Dataset, DatasetUnion
 from ..errors import SurrogateCellError
 from ..plots.models import plot_training_log
+from ..synapses import trained_ranges
 
 EXAMPLES = """
 examples:
@@ -47,10 +48,6 @@ def register(sub, formatter):
     p.add_argument("--tower-hidden", type=int, default=0, help="hidden units per tower (0: linear towers)")
     p.add_argument("--spike-kernel-ms", type=int, default=24,
                    help="length of the learned spike-triggered voltage waveform (ms)")
-    p.add_argument("--no-local-path", action="store_true",
-                   help="leave out the per-segment linear read-out of local synapses")
-    p.add_argument("--soma-glm", action="store_true",
-                   help="the soma voltage and spike drive also read every synapse's own traces (with the local path)")
     p.add_argument("--soma-loss-weight", type=float, default=0.0, metavar="W",
                    help="extra weight of the soma's voltage error (1: as much as all other segments together)")
     p.add_argument("--soma-subthreshold-loss-weight", type=float, default=0.0, metavar="W",
@@ -58,6 +55,9 @@ def register(sub, formatter):
                         "soma_subthreshold_rmse_mv figure; 1: as much as all segments together)")
     p.add_argument("--init-from", default=None, metavar="FILE.pt",
                    help="start from another run's weights (its best.pt or checkpoint.pt; same model options)")
+    p.add_argument("--warm-start", default=None, metavar="FILE.pt",
+                   help="start from every weight of a run (best.pt) or an exported model whose name and shape match "
+                        "(e.g. a model of another input layout); the others start fresh")
     p.add_argument("--ema-decay", type=float, default=None, metavar="D",
                    help="validate, keep and export an exponential moving average of the weights (e.g. 0.998); "
                         "it smooths the noise of small batches")
@@ -86,13 +86,14 @@ def run(args) -> int:
     dataset = DatasetUnion(sets, max_sims)
     model_cfg = ModelConfig(arch=args.arch, n_groups=args.groups, hidden=args.hidden, n_experts=args.experts,
                             expert_dim=args.expert_dim, tower_hidden=args.tower_hidden, seed=args.seed,
-                            spike_kernel_ms=args.spike_kernel_ms, local_path=not args.no_local_path,
-                            soma_glm=args.soma_glm)
+                            spike_kernel_ms=args.spike_kernel_ms, local_path=False,
+                            soma_glm=False)
     cfg = TrainConfig(max_minutes=args.minutes, max_steps=args.steps, eval_every=args.eval_every,
                       batch_size=args.batch_size, window_ms=args.window_ms, lr=args.lr,
                       lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads,
                       soma_loss_weight=args.soma_loss_weight,
                       soma_subthreshold_loss_weight=args.soma_subthreshold_loss_weight, init_from=args.init_from,
+                      warm_start=args.warm_start,
                       ema_decay=args.ema_decay)
     result = train(dataset, args.out, model_cfg, cfg, progress=not args.no_progress)
     out = Path(args.out)
@@ -101,7 +102,7 @@ def run(args) -> int:
     path = export_model(result["model"], out / "model.pt", segments=dataset.segments,
                         channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
                         arch=args.arch, config={"model": model_cfg.to_dict(), "train": cfg.to_dict()},
-                        data_digest=dataset.digest,
+                        data_digest=dataset.digest, trained_inputs=trained_ranges(dataset.kinetics),
                         extra={"spike_calibration": calib,
                                "train_sims": [int(s) for s in result["train_sims"]],
                                "val_sims": [int(s) for s in result["val_sims"]]})

@@ -10,12 +10,11 @@ Two kinds of cell are supported:
   must expose the section lists ``somatic``, ``basal``, ``apical``,
   ``axonal`` and ``all``.
 
-Synapse placement is the same for both: one excitatory (``sc_AMPANMDA``) and
-one inhibitory (``sc_GABAA``) synapse at the centre of every dendritic segment
-(regions basal, oblique, trunk, tuft of the segment table; not soma, not
-axon). With ``S`` dendritic segments, channel ``c < S`` is the excitatory
-synapse of the ``c``-th dendritic segment in segment-table order and channel
-``S + c`` its inhibitory one.
+Synapse placement is the same for both: at the centre of every segment (soma
+and axon included) one synapse of each receptor class, AMPA (``Exp2Syn``),
+NMDA (``sc_NMDA``, Mg-blocked), GABA_A and GABA_B (``Exp2Syn``). With ``S``
+segments, input channel ``r · S + s`` is receptor class ``r``
+(:data:`~surrogate_cell.synapses.RECEPTORS` order) on segment-table row ``s``.
 """
 from __future__ import annotations
 
@@ -35,11 +34,11 @@ from ..cells.segments import SegmentTable, section_name, segment_table
 from ..errors import DataError, MorphologyError
 from ..mechanisms import (build_mechanisms, build_mod_dir, dir_mod_files, load_mechanisms, load_mod_dir,
                           mechanism_names, mod_files, source_hash)
+from ..synapses import RECEPTORS, REVERSAL_MV
 from .format import canonical_json
-from .inputs import ChannelLayout
+from .inputs import SiteLayout
 
 #: Segment-table regions that carry synapses.
-DENDRITIC_REGIONS = ("basal", "oblique", "trunk", "tuft")
 #: Regions of the apical tree (for the generator's per-tree rates).
 APICAL_REGIONS = ("oblique", "trunk", "tuft")
 #: Section lists a template cell must expose.
@@ -64,7 +63,7 @@ class ChannelTable:
     segment : ndarray of int64, shape (n_channels,)
         Row of the channel's segment in the segment table.
     kind : ndarray of str, shape (n_channels,)
-        ``'exc'`` (AMPA+NMDA) or ``'inh'`` (GABA_A).
+        The receptor class: ``'ampa'``, ``'nmda'``, ``'gaba_a'`` or ``'gaba_b'``.
     reversal_mV : ndarray of float64, shape (n_channels,)
         The synapse's reversal potential (mV).
     """
@@ -78,20 +77,15 @@ class ChannelTable:
 
     def to_dict(self) -> dict:
         """Plain arrays (kinds as bytes), the layout of ``/channels`` in the data set."""
-        return {"segment": self.segment.astype(np.int64), "kind": self.kind.astype("S3"),
+        return {"segment": self.segment.astype(np.int64), "kind": self.kind.astype("S6"),
                 "reversal_mV": self.reversal_mV.astype(np.float64)}
 
     @classmethod
     def from_dict(cls, d) -> "ChannelTable":
         kind = np.asarray(d["kind"])
         return cls(segment=np.asarray(d["segment"], dtype=np.int64),
-                   kind=kind.astype("U3") if kind.dtype.kind == "S" else kind,
+                   kind=kind.astype("U6") if kind.dtype.kind == "S" else kind,
                    reversal_mV=np.asarray(d["reversal_mV"], dtype=np.float64))
-
-
-def dendritic_rows(segments: SegmentTable) -> np.ndarray:
-    """Rows of the dendritic segments (basal + apical), in segment-table order."""
-    return np.flatnonzero(np.isin(segments.region, DENDRITIC_REGIONS))
 
 
 def table_digest(segments: SegmentTable) -> str:
@@ -102,7 +96,7 @@ def table_digest(segments: SegmentTable) -> str:
 def _used_mod_files(hay: bool) -> list[Path]:
     """The shipped ``.mod`` files a cell of this kind uses: the synapses, and for the
     Hay cell its channels (so that an unrelated new mechanism changes nothing)."""
-    names = {"sc_AMPANMDA", "sc_GABAA"}
+    names = {"sc_NMDA"}
     if hay:
         b = asdict(HayBiophysics())
         names |= set(b["soma"]) | set(b["apical"]) | {"sc_Ih", "sc_Ca_LVAst", "sc_Ca_HVA", "sc_CaDynamics_E2"}
@@ -338,30 +332,25 @@ class DetailedCell:
                                                    and np.allclose(xs, self.segments.x)):
             raise DataError("the cell's segments do not match its segment table (sections in several lists?)")
         self.soma_seg = cell.soma[0](0.5)
-        rows = dendritic_rows(self.segments)
-        if rows.size == 0:
-            raise DataError("the cell has no dendritic segments to place synapses on")
-        self.dendritic = rows
-        probe_e = self.h.sc_AMPANMDA(self.seg_refs[rows[0]])
-        probe_i = self.h.sc_GABAA(self.seg_refs[rows[0]])
-        n = rows.size
-        self.channels = ChannelTable(
-            segment=np.concatenate([rows, rows]).astype(np.int64),
-            kind=np.array(["exc"] * n + ["inh"] * n),
-            reversal_mV=np.concatenate([np.full(n, float(probe_e.e)), np.full(n, float(probe_i.e))]),
-        )
-        del probe_e, probe_i
+        self.channels = input_channels(len(self.segments))
         self.digest = table_digest(self.segments)
 
     def layout(self):
-        """The generator's view of the channels (:func:`channel_layout`)."""
-        return channel_layout(self.segments, self.channels)
+        """The generator's view of the synapse sites (:func:`channel_layout`)."""
+        return channel_layout(self.segments)
 
 
-def channel_layout(segments: SegmentTable, channels: ChannelTable):
-    """The generator's view of the channels (:class:`~surrogate_cell.data.inputs.ChannelLayout`),
-    from the tables alone, so a stored data set's inputs can be redrawn."""
-    seg = channels.segment
-    return ChannelLayout(inhibitory=np.asarray(channels.kind) == "inh",
-                         apical=np.isin(segments.region[seg], APICAL_REGIONS),
-                         length_um=np.asarray(segments.length_um[seg], dtype=np.float64))
+def input_channels(n_segments: int) -> ChannelTable:
+    """The model's input channels: every receptor class on every segment, receptor-major."""
+    S = int(n_segments)
+    return ChannelTable(segment=np.tile(np.arange(S, dtype=np.int64), len(RECEPTORS)),
+                        kind=np.repeat(np.array(RECEPTORS), S),
+                        reversal_mV=np.repeat([REVERSAL_MV[r] for r in RECEPTORS], S).astype(np.float64))
+
+
+def channel_layout(segments: SegmentTable):
+    """The generator's view of the synapse sites (:class:`~surrogate_cell.data.inputs.SiteLayout`),
+    from the segment table alone, so a stored data set's inputs can be redrawn."""
+    return SiteLayout(apical=np.isin(segments.region, APICAL_REGIONS),
+                      perisomatic=np.isin(segments.region, ("soma", "axon")),
+                      length_um=np.asarray(segments.length_um, dtype=np.float64))

@@ -26,7 +26,7 @@ class WindowBatch(NamedTuple):
     Attributes
     ----------
     inputs : ndarray of float32, shape (batch, length_ms, n_channels)
-        Summed event weights per 1 ms bin.
+        Mean conductance (nS) of every input channel per 1 ms bin.
     voltage : ndarray of float32, shape (batch, length_ms, n_segments)
         ``voltage[b, k]``: v (mV) at the end of bin ``k``.
     spikes : ndarray of uint8, shape (batch, length_ms)
@@ -65,6 +65,9 @@ class Dataset:
         Somatic firing rate of every simulation (Hz).
     regime : ndarray of str
         Input regime of every simulation.
+    kinetics : ndarray, shape (n_sims, 4, 4)
+        Every simulation's synapse kinetics: per receptor class (RECEPTORS order)
+        tau_rise_ms, tau_decay_ms, e_mV, nS_per_weight.
 
     Examples
     --------
@@ -118,6 +121,7 @@ class Dataset:
         self.rate_hz = self._f["sims/rate_hz"][()]
         self.regime = self._f["sims/regime"][()].astype("U")
         self.seeds = self._f["sims/seed"][()]
+        self.kinetics = self._f["sims/kinetics"][()]
 
     # -- small pieces -----------------------------------------------------------------
     def __len__(self) -> int:
@@ -148,7 +152,7 @@ class Dataset:
 
     @property
     def channel_kind(self) -> np.ndarray:
-        """``'exc'`` or ``'inh'`` per input channel."""
+        """The receptor class of each input channel (``'ampa'``, ``'nmda'``, ``'gaba_a'``, ``'gaba_b'``)."""
         return self.channels.kind
 
     @property
@@ -164,7 +168,8 @@ class Dataset:
         return self._spike_times[self._spike_off[sim]:self._spike_off[sim + 1]]
 
     def events(self, sim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw events of simulation ``sim``: ``(time_ms, channel, weight)``."""
+        """Raw events of simulation ``sim``: ``(time_ms, channel, weight)``; its synapses' kinetics are
+        ``kinetics[sim]`` ((4, 4): per receptor class, tau_rise_ms, tau_decay_ms, e_mV, nS_per_weight)."""
         sim = self._check_sim(sim)
         with readable(self.path, f"the events of simulation {sim}"):
             off = self._f["events/offsets"]
@@ -328,6 +333,7 @@ class DatasetUnion:
         self.sim_ms, self.n_sims = first.sim_ms, len(self._index)
         self.n_segments, self.n_channels, self.cell_digest = first.n_segments, first.n_channels, first.cell_digest
         self.rate_hz = np.array([self.datasets[d].rate_hz[s] for d, s in self._index])
+        self.kinetics = np.array([self.datasets[d].kinetics[s] for d, s in self._index]).reshape(-1, 4, 4)
 
     channel_segment = Dataset.channel_segment
     channel_kind = Dataset.channel_kind

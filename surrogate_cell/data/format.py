@@ -13,14 +13,14 @@ from ..errors import DataError
 
 #: The ``format`` attribute of every data set file.
 DATASET_FORMAT = "surrogate_cell.dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: conductance inputs on every segment, per-simulation kinetics
 #: Time extent of one HDF5 chunk of voltages and inputs (ms).
 CHUNK_MS = 250
 #: Arrays hashed by :func:`data_digest`, in this order (``segments/*`` sorted by name).
 DIGEST_ARRAYS = ("segments/*", "channels/segment", "channels/kind", "channels/reversal_mV",
                  "voltage_mV", "inputs", "spikes/times_ms", "spikes/offsets",
                  "events/time_ms", "events/channel", "events/weight", "events/offsets",
-                 "sims/seed", "sims/regime", "sims/rate_hz")
+                 "sims/seed", "sims/regime", "sims/rate_hz", "sims/kinetics")
 
 
 @contextlib.contextmanager

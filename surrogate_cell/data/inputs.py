@@ -1,14 +1,33 @@
-"""Synaptic input generator: inhomogeneous Poisson trains for every input channel.
+"""Synaptic input generator: kinetics, and inhomogeneous Poisson trains for every synapse site.
 
 One simulation's inputs are drawn from a single random stream seeded with the
 simulation's own seed (see :func:`sim_seed`), so they depend on nothing but
-``(seed, sim_index)`` and the channel layout: not on the worker or MPI rank
+``(seed, sim_index)`` and the site layout: not on the worker or MPI rank
 that draws them, nor on the order in which simulations run.
+
+Every segment (soma and axon included) has two synapse sites: an excitatory
+one (AMPA + NMDA) and an inhibitory one (GABA_A + GABA_B). Events are drawn
+per site and delivered to its receptors, so the model's input channels are
+the four receptor classes of every segment
+(:func:`surrogate_cell.synapses.input_channel`).
 
 The recipe, per simulation (all rates are per synapse, in Hz):
 
 1. A regime is drawn (``GeneratorConfig.regimes``): ``background``,
    ``oscillatory``, ``synchronous``, ``strong`` or ``silence``.
+   Then the synapses' kinetics (:func:`draw_kinetics`): rise and decay of
+   every receptor class (uniform in its ``*_tau_*_ms`` range), the AMPA peak
+   conductance per unit weight (log-uniform in ``exc_peak_nS``), the
+   NMDA:AMPA peak ratio (uniform in ``nmda_ratio``), the GABA_A peak
+   (log-uniform in ``inh_peak_nS``), and GABA_B, present with probability
+   ``gaba_b_probability`` at a peak ratio to GABA_A uniform in
+   ``gaba_b_ratio``. Reversal potentials are those of
+   :data:`surrogate_cell.synapses.REVERSAL_MV`. The rates below are
+   multiplied by ``Q_ref / Q`` of their sign, where ``Q`` is the charge
+   weight of one event (peak × (decay − rise), NMDA and GABA_B counted at
+   ``DRIVE_WEIGHT``) and ``Q_ref`` that of the reference synapses, so that a
+   simulation with large, slow synapses gets fewer events, not a saturated
+   cell.
 2. A mean excitatory rate ``r_E`` (log-uniform in ``exc_rate_hz``) and an E/I
    ratio ``q`` (uniform in ``ei_ratio``) give the inhibitory mean ``r_I = q r_E``.
    ``strong`` multiplies ``r_E`` by ``f`` and ``r_I`` by ``f**strong_inh_exponent``
@@ -23,7 +42,9 @@ The recipe, per simulation (all rates are per synapse, in Hz):
    inhibition lags by ``osc_inh_lag_ms``.
 5. Every channel has a gain, log-normal with mean 1 (``gain_sigma``), times
    its segment's length over the mean dendritic segment length when
-   ``length_scaled`` (input density per µm of dendrite).
+   ``length_scaled`` (input density per µm of membrane). Inhibitory sites on
+   the soma and axon multiply their gain by a factor uniform in
+   ``perisomatic_inh_gain`` (basket and chandelier cells target them).
 6. Counts per 1 ms bin are Poisson with the channel's rate in that bin; each
    event's time is uniform within its bin.
 7. ``synchronous`` adds volleys at Poisson times (``volley_rate_hz``): a
@@ -31,7 +52,8 @@ The recipe, per simulation (all rates are per synapse, in Hz):
    the apical tree or both fires once each, jittered by a Gaussian of
    ``volley_jitter_ms``.
 8. Every event's weight is log-normal with mean 1 and coefficient of variation
-   ``weight_cv``, stored as float32 (the value NEURON receives).
+   ``weight_cv``, stored as float32; an event of weight w on a receptor gives
+   a peak conductance of w times the receptor's ``nS_per_weight``.
 
 The ``network`` regime (probability 0 by default) replaces steps 2–7 with
 the background a cell gets in a network model: ``n_E`` excitatory and ``n_I``
@@ -54,9 +76,19 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from ..errors import DataError
+from ..synapses import RECEPTORS, REVERSAL_MV
 
 #: Regimes, in the order their probabilities are listed.
 REGIMES = ("background", "oscillatory", "synchronous", "strong", "silence", "network")
+#: The generator's kinetic ranges, rise and decay of each receptor class in RECEPTORS order.
+KINETIC_RANGES = tuple(f"{r}_tau_{k}_ms" for r in RECEPTORS for k in ("rise", "decay"))
+#: Columns of a simulation's kinetics table (one row per receptor class, in RECEPTORS order).
+KINETICS_COLUMNS = ("tau_rise_ms", "tau_decay_ms", "e_mV", "nS_per_weight")
+#: Weight of the Mg-blocked NMDA and of GABA_B in an event's charge, for the rate compensation.
+DRIVE_WEIGHT = {"ampa": 1.0, "nmda": 0.5, "gaba_a": 1.0, "gaba_b": 0.3}
+#: The reference synapses the rates were tuned on: AMPA 0.3/3 ms and NMDA 2/70 ms at 0.4 nS each,
+#: GABA_A 0.2/8 ms at 1 nS.
+_Q_REF = (0.4 * 2.7 + DRIVE_WEIGHT["nmda"] * 0.4 * 68.0, 1.0 * 7.8)
 
 
 @dataclass(frozen=True)
@@ -68,7 +100,7 @@ class GeneratorConfig:
     (see ``docs/dataset.md`` for the measured distribution).
     """
 
-    exc_rate_hz: tuple = (2.0, 10.0)
+    exc_rate_hz: tuple = (4.0, 20.0)
     ei_ratio: tuple = (0.3, 1.5)
     piece_ms: tuple = (25.0, 450.0)
     piece_spread: float = 1.0
@@ -91,6 +123,21 @@ class GeneratorConfig:
     network_inh_sources: tuple = (50, 300)
     network_exc_rate_hz: tuple = (2.0, 10.0)
     network_inh_rate_hz: tuple = (5.0, 15.0)
+    # synapse kinetics, drawn per simulation (docs/dataset.md lists the published models they cover)
+    ampa_tau_rise_ms: tuple = (0.05, 0.5)
+    ampa_tau_decay_ms: tuple = (1.5, 6.0)
+    nmda_tau_rise_ms: tuple = (0.3, 15.0)
+    nmda_tau_decay_ms: tuple = (40.0, 160.0)
+    gaba_a_tau_rise_ms: tuple = (0.05, 1.0)
+    gaba_a_tau_decay_ms: tuple = (5.0, 20.0)
+    gaba_b_tau_rise_ms: tuple = (2.0, 50.0)
+    gaba_b_tau_decay_ms: tuple = (100.0, 300.0)
+    exc_peak_nS: tuple = (0.2, 2.0)
+    nmda_ratio: tuple = (0.0, 2.0)
+    inh_peak_nS: tuple = (0.3, 3.0)
+    gaba_b_probability: float = 0.5
+    gaba_b_ratio: tuple = (0.05, 0.5)
+    perisomatic_inh_gain: tuple = (0.5, 6.0)
 
     def __post_init__(self):
         self.validate()
@@ -99,12 +146,21 @@ class GeneratorConfig:
         """Raise :class:`~surrogate_cell.errors.DataError` for out-of-range values."""
         for name in ("exc_rate_hz", "ei_ratio", "piece_ms", "strong_factor", "silence_factor",
                      "osc_freq_hz", "osc_depth", "volley_rate_hz", "volley_fraction", "network_exc_sources",
-                     "network_inh_sources", "network_exc_rate_hz", "network_inh_rate_hz"):
+                     "network_inh_sources", "network_exc_rate_hz", "network_inh_rate_hz", "nmda_ratio",
+                     "gaba_b_ratio", "perisomatic_inh_gain") + KINETIC_RANGES:
             lo_hi = getattr(self, name)
             if len(lo_hi) != 2 or not (0 <= lo_hi[0] <= lo_hi[1]):
                 raise DataError(f"generator parameter {name} must be a range [low, high] with "
                                 f"0 <= low <= high, got {list(lo_hi)}")
-        for name in ("exc_rate_hz", "piece_ms", "osc_freq_hz", "network_exc_rate_hz", "network_inh_rate_hz"):
+        for r in ("ampa", "nmda", "gaba_a", "gaba_b"):
+            rise, decay = getattr(self, f"{r}_tau_rise_ms"), getattr(self, f"{r}_tau_decay_ms")
+            if rise[1] >= decay[0]:
+                raise DataError(f"generator parameters {r}_tau_rise_ms {list(rise)} must lie below "
+                                f"{r}_tau_decay_ms {list(decay)}")
+        if not 0 <= self.gaba_b_probability <= 1:
+            raise DataError(f"generator parameter gaba_b_probability must be in [0, 1], got {self.gaba_b_probability}")
+        for name in ("exc_rate_hz", "piece_ms", "osc_freq_hz", "network_exc_rate_hz", "network_inh_rate_hz",
+                     "exc_peak_nS", "inh_peak_nS") + KINETIC_RANGES[::2]:
             if getattr(self, name)[0] <= 0:
                 raise DataError(f"generator parameter {name} must be positive, got {list(getattr(self, name))}")
         if not 0 <= self.piece_spread <= 1:
@@ -139,39 +195,53 @@ class GeneratorConfig:
 
 
 @dataclass(frozen=True)
-class ChannelLayout:
-    """What the generator needs to know of each input channel.
+class SiteLayout:
+    """What the generator needs to know of the synapse sites: two per segment, excitatory ones first.
+
+    Site ``s < S`` is the excitatory site of segment-table row ``s``, site
+    ``S + s`` its inhibitory one (S segments).
 
     Attributes
     ----------
-    inhibitory : ndarray of bool, shape (n_channels,)
-        True for GABA_A channels.
-    apical : ndarray of bool, shape (n_channels,)
-        True where the channel's segment is apical (oblique, trunk, tuft).
-    length_um : ndarray, shape (n_channels,)
-        Length of the channel's segment (µm).
+    apical : ndarray of bool, shape (S,)
+        True where the segment is apical (oblique, trunk, tuft).
+    perisomatic : ndarray of bool, shape (S,)
+        True where the segment is soma or axon.
+    length_um : ndarray, shape (S,)
+        Length of each segment (µm).
     """
 
-    inhibitory: np.ndarray
     apical: np.ndarray
+    perisomatic: np.ndarray
     length_um: np.ndarray
 
+    @property
+    def n_segments(self) -> int:
+        return len(self.apical)
+
     def __len__(self) -> int:
-        return len(self.inhibitory)
+        return 2 * self.n_segments
+
+    @property
+    def inhibitory(self) -> np.ndarray:
+        """True for the inhibitory sites, shape (2 S,)."""
+        return np.repeat([False, True], self.n_segments)
 
 
 @dataclass
 class SimInputs:
-    """One simulation's input events, sorted by time then channel.
+    """One simulation's input events, on the model's input channels, sorted by time then channel.
 
     Attributes
     ----------
     time_ms : ndarray of float64
         Event times (ms) from the start of the recorded period, in [0, sim_ms).
     channel : ndarray of int32
-        Input channel of each event.
+        Input channel (receptor class and segment, :func:`~surrogate_cell.synapses.input_channel`).
     weight : ndarray of float32
-        Event weight (1 = the synapse's nominal peak conductance).
+        Event weight: the peak conductance is ``weight`` times the receptor's ``nS_per_weight``.
+    kinetics : ndarray of float64, shape (4, 4)
+        Per receptor class (rows in RECEPTORS order): :data:`KINETICS_COLUMNS`.
     regime : str
         One of :data:`REGIMES`.
     seed : int
@@ -181,6 +251,7 @@ class SimInputs:
     time_ms: np.ndarray
     channel: np.ndarray
     weight: np.ndarray
+    kinetics: np.ndarray
     regime: str
     seed: int
 
@@ -220,14 +291,51 @@ def _profile(rng, n_bins: int, config: GeneratorConfig) -> np.ndarray:
     return levels
 
 
-def draw_inputs(config: GeneratorConfig, layout: ChannelLayout, sim_ms: int, seed: int) -> SimInputs:
-    """Draw one simulation's events (see the module docstring for the recipe).
+def draw_kinetics(rng, config: GeneratorConfig) -> np.ndarray:
+    """One simulation's synapse kinetics (step 1 of the recipe): (4, 4), rows in RECEPTORS order,
+    columns :data:`KINETICS_COLUMNS`."""
+    out = np.zeros((len(RECEPTORS), len(KINETICS_COLUMNS)))
+    for i, r in enumerate(RECEPTORS):
+        out[i, 0] = rng.uniform(*getattr(config, f"{r}_tau_rise_ms"))
+        out[i, 1] = rng.uniform(*getattr(config, f"{r}_tau_decay_ms"))
+        out[i, 2] = REVERSAL_MV[r]
+    ampa = _loguniform(rng, *config.exc_peak_nS)
+    nmda = ampa * rng.uniform(*config.nmda_ratio)
+    gaba_a = _loguniform(rng, *config.inh_peak_nS)
+    has_b = rng.random() < config.gaba_b_probability
+    gaba_b = gaba_a * rng.uniform(*config.gaba_b_ratio) if has_b else 0.0
+    out[:, 3] = (ampa, nmda, gaba_a, gaba_b)
+    return out
+
+
+def kinetics_bounds(config: GeneratorConfig) -> np.ndarray:
+    """The extremes of :func:`draw_kinetics` under ``config``: (2, 4, 4), the low and the high table."""
+    out = np.zeros((2, len(RECEPTORS), len(KINETICS_COLUMNS)))
+    for i, r in enumerate(RECEPTORS):
+        for side in (0, 1):
+            out[side, i, :3] = (getattr(config, f"{r}_tau_rise_ms")[side], getattr(config, f"{r}_tau_decay_ms")[side],
+                                REVERSAL_MV[r])
+    for side in (0, 1):
+        ampa, gaba_a = config.exc_peak_nS[side], config.inh_peak_nS[side]
+        out[side, :, 3] = (ampa, ampa * max(config.nmda_ratio[side], 1e-9), gaba_a,
+                           gaba_a * config.gaba_b_ratio[side] if config.gaba_b_probability > 0 else 0.0)
+    return out
+
+
+def drive_factors(kinetics: np.ndarray) -> tuple[float, float]:
+    """Rate multipliers ``Q_ref / Q`` of excitation and inhibition for a kinetics table (step 1)."""
+    q = [DRIVE_WEIGHT[r] * k[3] * (k[1] - k[0]) for r, k in zip(RECEPTORS, kinetics)]
+    return _Q_REF[0] / (q[0] + q[1]), _Q_REF[1] / (q[2] + q[3])
+
+
+def draw_inputs(config: GeneratorConfig, layout: SiteLayout, sim_ms: int, seed: int) -> SimInputs:
+    """Draw one simulation's kinetics and events (see the module docstring for the recipe).
 
     Parameters
     ----------
     config : GeneratorConfig
-    layout : ChannelLayout
-        The input channels (excitatory first, then inhibitory, by convention).
+    layout : SiteLayout
+        The synapse sites.
     sim_ms : int
         Length of the recorded period (ms).
     seed : int
@@ -243,29 +351,50 @@ def draw_inputs(config: GeneratorConfig, layout: ChannelLayout, sim_ms: int, see
     probs = np.array([config.regimes.get(r, 0.0) for r in names])
     # a regime of probability 0 listed last leaves the draw of the others unchanged (same data, same seed)
     regime = names[int(rng.choice(len(names), p=probs / probs.sum()))]
+    kinetics = draw_kinetics(rng, config)
+    scale = drive_factors(kinetics)
     if regime == "network":
-        times, chans = _network_events(rng, config, layout, n_bins)
+        times, sites = _network_events(rng, config, layout, n_bins, scale)
         bins = np.floor(times).astype(np.int64)
     else:
-        times, chans, bins = _profile_events(rng, config, layout, n_bins, regime)
+        times, sites, bins = _profile_events(rng, config, layout, n_bins, regime, scale)
     # k + u with u < 1 can round up to k + 1: keep every event inside its own bin
     upper = np.nextafter(bins + 1.0, -np.inf)
     times = np.minimum(times, upper)
     sigma2 = np.log1p(config.weight_cv ** 2)
     weights = np.exp(rng.normal(-0.5 * sigma2, np.sqrt(sigma2), times.size)).astype(np.float32)
-    order = np.lexsort((chans, times))
-    return SimInputs(time_ms=times[order].astype(np.float64), channel=chans[order].astype(np.int32),
-                     weight=weights[order], regime=regime, seed=int(seed))
+    times, channels, weights = expand_sites(times, sites, weights, kinetics, layout.n_segments)
+    order = np.lexsort((channels, times))
+    return SimInputs(time_ms=times[order].astype(np.float64), channel=channels[order].astype(np.int32),
+                     weight=weights[order], kinetics=kinetics, regime=regime, seed=int(seed))
 
 
-def _network_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins: int) -> tuple:
-    """Event times (ms) and channels of the ``network`` regime: stationary sources on random channels."""
+def expand_sites(times, sites, weights, kinetics, n_segments: int) -> tuple:
+    """Site events → receptor-channel events: an excitatory site's event reaches its AMPA and NMDA
+    channels, an inhibitory one its GABA_A and GABA_B channels (a receptor of 0 nS is left out)."""
+    S = int(n_segments)
+    sites = np.asarray(sites, dtype=np.int64)
+    inh = sites >= S
+    seg = np.where(inh, sites - S, sites)
+    first = np.where(inh, 2, 0)  # receptor index of the site's first receptor
+    t, c, w = [], [], []
+    for extra in (0, 1):
+        r = first + extra
+        keep = kinetics[r, 3] > 0
+        t.append(times[keep])
+        c.append((r * S + seg)[keep])
+        w.append(weights[keep])
+    return np.concatenate(t), np.concatenate(c), np.concatenate(w)
+
+
+def _network_events(rng, config: GeneratorConfig, layout: SiteLayout, n_bins: int, scale) -> tuple:
+    """Event times (ms) and sites of the ``network`` regime: stationary sources on random sites."""
     times, chans = [], []
     for inhibitory, sources, rates in ((False, config.network_exc_sources, config.network_exc_rate_hz),
                                        (True, config.network_inh_sources, config.network_inh_rate_hz)):
         pool = np.flatnonzero(layout.inhibitory == inhibitory)
         n = int(rng.integers(int(sources[0]), int(sources[1]) + 1))
-        rate = _loguniform(rng, *rates)
+        rate = _loguniform(rng, *rates) * scale[int(inhibitory)]
         if pool.size == 0 or n == 0:
             continue
         per_channel = np.bincount(rng.choice(pool.size, n), minlength=pool.size)
@@ -277,10 +406,12 @@ def _network_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins:
     return np.concatenate(times), np.concatenate(chans)
 
 
-def _profile_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins: int, regime: str) -> tuple:
-    """Event times (ms), channels and 1 ms bins of the profile-based regimes (steps 2–7 of the recipe)."""
+def _profile_events(rng, config: GeneratorConfig, layout: SiteLayout, n_bins: int, regime: str,
+                    scale) -> tuple:
+    """Event times (ms), sites and 1 ms bins of the profile-based regimes (steps 2–7 of the recipe)."""
     rate_e = _loguniform(rng, *config.exc_rate_hz)
     rate_i = rate_e * rng.uniform(*config.ei_ratio)
+    rate_e, rate_i = rate_e * scale[0], rate_i * scale[1]
     if regime == "strong":
         f = rng.uniform(*config.strong_factor)
         rate_e, rate_i = rate_e * f, rate_i * f ** config.strong_inh_exponent
@@ -303,9 +434,11 @@ def _profile_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins:
 
     n_ch = len(layout)
     gain = np.exp(rng.normal(-0.5 * config.gain_sigma ** 2, config.gain_sigma, n_ch))  # mean 1
+    length = np.tile(layout.length_um, 2)
     if config.length_scaled:
-        gain = gain * layout.length_um / layout.length_um[~layout.inhibitory].mean()
-    tree = layout.apical.astype(int)
+        gain = gain * length / layout.length_um[~layout.perisomatic].mean()
+    gain[layout.n_segments:][layout.perisomatic] *= rng.uniform(*config.perisomatic_inh_gain)
+    tree = np.tile(layout.apical, 2).astype(int)
     kind = layout.inhibitory.astype(int)
     lam = profiles[tree, kind].T * (gain * 1e-3)  # expected events per 1-ms bin, (n_bins, n_ch)
     counts = rng.poisson(lam)
@@ -318,7 +451,7 @@ def _profile_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins:
     if regime == "synchronous":
         vrate = rng.uniform(*config.volley_rate_hz)
         n_volleys = rng.poisson(vrate * n_bins / 1000)
-        exc = np.flatnonzero(~layout.inhibitory)
+        exc = np.flatnonzero(~layout.inhibitory & ~np.tile(layout.perisomatic, 2))
         vt, vc = [times], [chans]
         for _ in range(n_volleys):
             t0 = rng.uniform(0, n_bins)
@@ -335,29 +468,32 @@ def _profile_events(rng, config: GeneratorConfig, layout: ChannelLayout, n_bins:
     return times, chans, bins
 
 
-def bin_events(time_ms: np.ndarray, channel: np.ndarray, weight: np.ndarray, sim_ms: int,
-               n_channels: int, bin_ms: float = 1.0) -> np.ndarray:
-    """Summed event weights per channel and bin: ``out[k, c]`` = sum over events of
-    channel ``c`` with ``k <= t / bin_ms < k + 1``.
+def conductance_bins(inputs: SimInputs, sim_ms: int, n_segments: int, bin_ms: float = 1.0) -> np.ndarray:
+    """The model's input: every channel's mean conductance (nS) in each bin, exact for the kinetics.
 
-    Parameters
-    ----------
-    time_ms, channel, weight : ndarray
-        Events (ms from the start of the recorded period).
-    sim_ms : int
-        Length of the recorded period (ms).
-    n_channels : int
-    bin_ms : float
+    ``out[k, c]`` is the mean over ``[k, k + 1) bin_ms`` of channel ``c``'s
+    conductance (the unblocked one for NMDA), from all events of
+    ``inputs`` (:class:`~surrogate_cell.synapses.ConductanceBins`).
 
     Returns
     -------
-    ndarray of float32, shape (sim_ms / bin_ms, n_channels)
+    ndarray of float32, shape (sim_ms / bin_ms, 4 · n_segments)
     """
+    from ..synapses import ConductanceBins, Kinetics
+
+    S = int(n_segments)
     n_bins = int(round(sim_ms / bin_ms))
-    k = np.floor(np.asarray(time_ms) / bin_ms).astype(np.int64)
+    t = np.asarray(inputs.time_ms, dtype=np.float64)
+    k = np.floor(t / bin_ms).astype(np.int64)
     if k.size and (k.min() < 0 or k.max() >= n_bins):
-        raise DataError(f"event times must lie in [0, {sim_ms}) ms, got {time_ms.min()}..{time_ms.max()}")
-    acc = np.zeros(n_bins * n_channels)
-    # summed in float64 in event order (deterministic), stored as float32
-    np.add.at(acc, k * n_channels + np.asarray(channel, dtype=np.int64), np.asarray(weight, dtype=np.float64))
-    return acc.reshape(n_bins, n_channels).astype(np.float32)
+        raise DataError(f"event times must lie in [0, {sim_ms}) ms, got {t.min()}..{t.max()}")
+    kin = [Kinetics(r, float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+           for r, row in zip(RECEPTORS, inputs.kinetics)]
+    bins = ConductanceBins([kin[c // S] for c in range(len(RECEPTORS) * S)], bin_ms)
+    out = np.empty((n_bins, len(RECEPTORS) * S), dtype=np.float32)
+    starts = np.searchsorted(k, np.arange(n_bins + 1))  # events are sorted by time
+    channel, weight = np.asarray(inputs.channel, np.int64), np.asarray(inputs.weight, np.float64)
+    for b in range(n_bins):
+        lo, hi = starts[b], starts[b + 1]
+        out[b] = bins.step(channel[lo:hi], weight[lo:hi], t[lo:hi] - b * bin_ms) if hi > lo else bins.step()
+    return out

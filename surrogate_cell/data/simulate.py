@@ -8,12 +8,18 @@ Recording convention (bin ``k`` is ``[k, k+1)`` ms of the recorded period):
 
 * ``voltage[k, s]`` is segment ``s``'s membrane potential at ``t = k + 1`` ms,
   the state at the *end* of input bin ``k``;
-* ``inputs[k, c]`` is the summed weight of the events delivered to channel
-  ``c`` in ``[k, k + 1)`` ms;
+* ``inputs[k, c]`` is the mean conductance (nS) of input channel ``c``
+  (a receptor class on a segment) over ``[k, k + 1)`` ms
+  (:func:`~surrogate_cell.data.inputs.conductance_bins`);
 * somatic spike times are upward crossings of −10 mV at ``soma(0.5)``
   (a NetCon threshold detector), in ms from the start of the recorded period.
 
-Each event reaches its synapse through a NetCon of its own (``NetCon.event``
+Every segment carries one synapse per receptor class (``Exp2Syn`` for AMPA,
+GABA_A and GABA_B, ``sc_NMDA`` for NMDA), whose time constants and reversal
+are set from the simulation's kinetics table before it runs. An event of
+weight w on a channel reaches its synapse with a NetCon weight of
+w · nS_per_weight / 1000 µS, which is its peak conductance (Exp2Syn's
+normalisation). Each event reaches its synapse through a NetCon of its own (``NetCon.event``
 after ``finitialize``; a NetCon delivers the weight it holds at delivery, so
 one NetCon carries one event). The NetCons are pooled per channel and reused
 from one simulation to the next. Voltages are sampled once per ms by a CVode
@@ -29,6 +35,7 @@ import numpy as np
 from ..callbacks import without_gc
 from ..cells.settings import RunSettings
 from ..errors import DataError
+from ..synapses import RECEPTORS
 from .cellspec import CellSpec, DetailedCell
 from .inputs import SimInputs
 
@@ -85,8 +92,9 @@ class Simulator:
         self.cell: DetailedCell = spec.build()
         h = self.h = self.cell.h
         h.load_file("stdrun.hoc")
-        refs, rows = self.cell.seg_refs, self.cell.dendritic
-        self.synapses = [h.sc_AMPANMDA(refs[r]) for r in rows] + [h.sc_GABAA(refs[r]) for r in rows]
+        refs = self.cell.seg_refs
+        # receptor-major, the order of the input channels
+        self.synapses = [getattr(h, "sc_NMDA" if r == "nmda" else "Exp2Syn")(seg) for r in RECEPTORS for seg in refs]
         self._pools = [[] for _ in self.synapses]
         self.record = record
         self._spikes = None
@@ -155,6 +163,8 @@ class Simulator:
         if inputs.time_ms.size and (inputs.time_ms.min() < 0 or inputs.time_ms.max() >= sim_ms):
             raise DataError(f"input event times must lie in [0, {sim_ms}) ms")
         netcons = self._netcons(inputs.channel)
+        self._set_kinetics(inputs.kinetics)
+        to_uS = inputs.kinetics[:, 3][inputs.channel // self.n_segments] / 1000.0
         h.cvode_active(0)
         h.dt = s.dt_ms
         h.steps_per_ms = 1.0 / s.dt_ms
@@ -163,7 +173,8 @@ class Simulator:
         h.tstop = tstop
         h.finitialize(s.v_init_mV)
         # finitialize empties the event queue, so events are queued after it
-        for nc, t, w in zip(netcons, (inputs.time_ms + settle).tolist(), inputs.weight.tolist()):
+        weights = inputs.weight.astype(np.float64) * to_uS
+        for nc, t, w in zip(netcons, (inputs.time_ms + settle).tolist(), weights.tolist()):
             nc.weight[0] = w
             nc.event(t)
         if self.record:
@@ -188,6 +199,13 @@ class Simulator:
         # crossings while settling (or in a step past tstop) are not part of the record
         spikes = spikes[(spikes >= settle) & (spikes < tstop)] - settle
         return SimOutput(voltage, spikes)
+
+    def _set_kinetics(self, kinetics: np.ndarray) -> None:
+        """Time constants (ms) and reversal (mV) of every synapse, from a (4, 4) kinetics table."""
+        S = self.n_segments
+        for r, (rise, decay, e, _) in enumerate(np.asarray(kinetics, dtype=np.float64)):
+            for syn in self.synapses[r * S:(r + 1) * S]:
+                syn.tau1, syn.tau2, syn.e = float(rise), float(decay), float(e)
 
     @without_gc
     def _sample(self) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from .. import __version__
 from ..errors import DataError
 from .format import CHUNK_MS, DATASET_FORMAT, DIGEST_ARRAYS, FORMAT_VERSION, canonical_json, generation_digest, readable
-from .inputs import bin_events
+from .inputs import SimInputs, conductance_bins
 
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -41,8 +41,8 @@ def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
 
 
 #: Arrays every part file holds (:meth:`PartsDir.write_part`).
-PART_ARRAYS = ("voltage_mV", "spike_times_ms", "event_time_ms", "event_channel", "event_weight", "regime", "seed",
-               "params_sha256", "cell_digest")
+PART_ARRAYS = ("voltage_mV", "spike_times_ms", "event_time_ms", "event_channel", "event_weight", "kinetics",
+               "regime", "seed", "params_sha256", "cell_digest")
 
 
 def _damage(path: Path, names) -> str | None:
@@ -201,7 +201,8 @@ class PartsDir:
         _atomic_savez(self.part(index), {
             "voltage_mV": voltage_mV, "spike_times_ms": spike_times_ms,
             "event_time_ms": inputs.time_ms, "event_channel": inputs.channel, "event_weight": inputs.weight,
-            "regime": np.array(inputs.regime), "seed": np.array(inputs.seed, dtype=np.uint64),
+            "kinetics": np.asarray(inputs.kinetics, dtype=np.float64), "regime": np.array(inputs.regime),
+            "seed": np.array(inputs.seed, dtype=np.uint64),
             "params_sha256": np.array(params_sha256), "cell_digest": np.array(cell_digest),
         })
 
@@ -327,6 +328,7 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
             growing("events/weight", "<f4")
         spike_off, ev_off = np.zeros(n + 1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
         seeds, regimes, rates = np.zeros(n, dtype=np.uint64), [], np.zeros(n)
+        kinetics = np.zeros((n, 4, 4))
         for i in tqdm(range(n), desc="assembling", unit="sim", disable=not progress):
             p = parts.read_part(i)
             if str(p["params_sha256"]) != psha or str(p["cell_digest"]) != cell["cell_digest"]:
@@ -336,7 +338,10 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
                 raise DataError(f"{parts.part(i)} has voltages of shape {p['voltage_mV'].shape}, "
                                 f"expected {(sim_ms, n_seg)}")
             volt[i] = p["voltage_mV"]
-            inp[i] = bin_events(p["event_time_ms"], p["event_channel"], p["event_weight"], sim_ms, n_ch)
+            events = SimInputs(p["event_time_ms"], p["event_channel"], p["event_weight"], p["kinetics"],
+                               str(p["regime"]), int(p["seed"]))
+            inp[i] = conductance_bins(events, sim_ms, n_seg)
+            kinetics[i] = p["kinetics"]
             k = p["spike_times_ms"].size
             spikes.resize((spike_off[i] + k,))
             spikes[spike_off[i]:] = p["spike_times_ms"]
@@ -354,6 +359,7 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
         f.create_dataset("sims/seed", data=seeds)
         f.create_dataset("sims/regime", data=np.array(regimes, dtype="S"))
         f.create_dataset("sims/rate_hz", data=rates)
+        f.create_dataset("sims/kinetics", data=kinetics)
     with open(parts.assembly, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(parts.assembly, parts.out)  # the data set appears whole or not at all

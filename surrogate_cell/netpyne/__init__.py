@@ -16,7 +16,7 @@ of the project's ``HayCell`` can be imported only after they are loaded:
 import this package first.
 """
 from ..mechanisms import load_mechanisms
-from .errors import NetPyNESwapError, SwapMorphologyError, SwapSectionError, SynMechKindError, UnsupportedFeatureError
+from .errors import NetPyNESwapError, SwapMorphologyError, SwapSectionError, SynMechModelError, UnsupportedFeatureError
 from .hooks import install, uninstall
 from .rule import SwapConfig
 from .state import current
@@ -31,4 +31,4 @@ def surrogate_cells() -> dict:
 
 
 __all__ = ["swap", "SwapConfig", "install", "uninstall", "surrogate_cells", "NetPyNESwapError", "SwapSectionError",
-           "SynMechKindError", "SwapMorphologyError", "UnsupportedFeatureError"]
+           "SynMechModelError", "SwapMorphologyError", "UnsupportedFeatureError"]

@@ -9,13 +9,14 @@ PointCell; cells of a swapped rule (``cellModel 'sc_Surrogate'`` with a
 * join the process's surrogate runner (their ``sc_Surrogate`` is adopted by a
   :class:`~surrogate_cell.neuron.SurrogateCell`);
 * place every connection (``addConn``) and NetStim input (``addStim``, which
-  NetPyNE's PointCell silently ignores) on the model input channel where
+  NetPyNE's PointCell silently ignores) as a synapse of its synMech's
+  kinetics (``synMechParams``, weights in the mod's units) on the segment where
   NetPyNE would place the synapse on the detailed cell, through NetPyNE's own
   placement functions (``CompartCell._secsAndLocsForSingleSynapse``,
   ``_secsAndLocsForMultisynapse``, ``_distributeSynsUniformly``,
   ``_randomSecAndLocFromList``) run on the rule's section geometry; the
   connection's ``sec`` and ``loc`` in ``cell.conns`` become the synapse's, as
-  for a detailed cell, and ``NetCon.weight[1]`` the channel code;
+  for a detailed cell, and ``NetCon.weight[1]`` the synapse's code;
 * record ``cfg.recordTraces`` of their sections from the runner.
 
 Per-cell state lives in :mod:`.state` (keyed by gid), not on the instance:
@@ -90,7 +91,8 @@ class SurrogatePointCell(PointCell):
             if not synmechs:
                 raise UnsupportedFeatureError(f"{where}: no synMech given and netParams.synMechParams is empty")
             params["synMech"] = synmechs[0]  # NetPyNE's default for a detailed cell: the first synMech
-        kind = info.kind(params["synMech"], sim.net.params.synMechParams)
+        synmech = params["synMech"]
+        components = info.synapse(synmech, sim.net.params.synMechParams)
         secs, locs = self._place(params, sec_labels)
         surrogate = surrogate_of(self)
         targets = []
@@ -103,7 +105,7 @@ class SurrogatePointCell(PointCell):
             if norm is not None:  # NetPyNE's per-segment weight normalisation of the detailed rule
                 weights[i] = weights[i] * norm[int(round(locs[i] * g["nseg"])) - 1]
             try:
-                targets.append(surrogate.synapse(g["model"], locs[i], kind))
+                targets.append(surrogate.synapse(g["model"], locs[i], components, label=synmech))
             except SurrogateCellError as exc:
                 raise SwapSectionError(f"{where}: synapse {i} on {secs[i]}({locs[i]:.4g}): {exc}") from None
             w = weights[i]
@@ -112,6 +114,7 @@ class SurrogatePointCell(PointCell):
             d = delays[i]
             if not (isinstance(d, (int, float)) and math.isfinite(d) and d >= 0):
                 raise DelayTooShortError(f"{where}: delay {d!r} ms; delays must be finite and >= 0")
+            targets[-1].check_weight(w)
         for i, target in enumerate(targets):
             if target is None:
                 continue
@@ -145,8 +148,8 @@ class SurrogatePointCell(PointCell):
                     play_netstim(netstim, target, weight=weights[i], delay=delays[i])
             if sim.cfg.verbose:
                 print(f"  Created connection preGid={params['preGid']}, postGid={self.gid} (surrogate), "
-                      f"sec={secs[i]}, loc={locs[i]:.4g} -> {target.section}, channel {target.channel} "
-                      f"({target.kind}), weight={weights[i]:.4g}, delay={delays[i]:.2f}")
+                      f"sec={secs[i]}, loc={locs[i]:.4g} -> {target.section}, segment {target.segment} "
+                      f"({target.label}), weight={weights[i]:.4g}, delay={delays[i]:.2f}")
 
     def _sec_labels(self, params, info, where) -> list:
         """The rule sections a connection may use, as NetPyNE's ``_setConnSections``, without its fallbacks."""

@@ -4,7 +4,8 @@ Each is raised before the simulation starts (in :func:`~surrogate_cell.netpyne.s
 or while NetPyNE creates the network in ``sim.create``), never as a silent
 fallback.
 """
-from ..errors import MorphologyMismatchError, NetworkError, UnknownReceptorError, UnknownSectionError
+from ..errors import MorphologyMismatchError, NetworkError, UnknownSectionError
+from ..synapses import SynapseModelError
 
 
 class NetPyNESwapError(NetworkError):
@@ -12,12 +13,12 @@ class NetPyNESwapError(NetworkError):
 
 
 class SwapSectionError(NetPyNESwapError, UnknownSectionError):
-    """A connection, stimulus or trace names a section or secList the swapped rule does not have,
-    or a site where the model has no synaptic input (soma, axon)."""
+    """A connection, stimulus or trace names a section or secList the swapped rule does not have."""
 
 
-class SynMechKindError(NetPyNESwapError, UnknownReceptorError):
-    """A synMech whose kind (excitatory or inhibitory) cannot be decided."""
+class SynMechModelError(NetPyNESwapError, SynapseModelError):
+    """A connection's synMech is not in ``synMechParams``, or its mod has no known receptor class and
+    kinetics (declare it with :func:`surrogate_cell.synapses.declare_synapse`)."""
 
 
 class SwapMorphologyError(NetPyNESwapError, MorphologyMismatchError):

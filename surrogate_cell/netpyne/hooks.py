@@ -7,7 +7,7 @@ attributes of the ``netpyne.sim`` module (:func:`uninstall` restores them):
     :class:`~.cell.SurrogatePointCell`, a subclass that NetPyNE instantiates
     for every point-cell population. Cells of a swapped rule join the
     surrogate runner and place their connections and NetStim inputs on the
-    model's input channels while NetPyNE builds the network
+    model's synapses while NetPyNE builds the network
     (``createCells``, ``connectCells``, ``addStims``); other point cells are
     unchanged.
 ``sim.setupRecording``

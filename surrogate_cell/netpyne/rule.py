@@ -12,23 +12,19 @@ section-name map to the model's segment table (``'apic_12'`` → ``'apic[12]'``)
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..neuron import RunnerConfig
-from .errors import NetPyNESwapError, SwapMorphologyError, SynMechKindError
+from ..synapses import SynapseModelError, kinetics_of
+from .errors import NetPyNESwapError, SwapMorphologyError, SynMechModelError
 
 #: The artificial-cell mechanism every swapped rule uses as NetPyNE ``cellModel``.
 CELL_MODEL = "sc_Surrogate"
 #: Version tag of the ``'surrogate'`` entry of a swapped rule.
 RULE_FORMAT = "surrogate_cell.netpyne/1"
-#: Reversal potential (mV) at and above which a synMech counts as excitatory.
-EXC_REVERSAL_MIN_MV = -40.0
-#: Synapse mechanisms whose kind is known without an ``'e'`` (the detailed HayCell's synapses).
-KNOWN_MODS = {"sc_AMPANMDA": "exc", "sc_GABAA": "inh"}
 SPIKE_TIMES = ("crossing", "emitted")
 LFP_KINDS = ("line", "point", "soma_as_point")
 
@@ -181,30 +177,21 @@ def check_geometry(label: str, geometry: dict, model, tolerance_um: float) -> No
             f"{model.cell_digest[:12]}); use a model trained on this cell")
 
 
-def decide_kind(label, synmech_params: dict, explicit: dict) -> str:
-    """``'exc'`` or ``'inh'`` for a synMech label.
+def synmech_components(label, synmech_params: dict) -> list:
+    """The conductance components (:class:`~surrogate_cell.synapses.Kinetics`) of a synMech.
 
-    In order: the explicit map; the synMech's reversal potential ``'e'``
-    (≥ −40 mV: excitatory); its mechanism if it is the detailed HayCell's
-    (``sc_AMPANMDA``: excitatory, ``sc_GABAA``: inhibitory). Otherwise a
-    :class:`SynMechKindError`.
+    Raises
+    ------
+    SynMechModelError
+        ``label`` is not in ``synMechParams``, or its mod cannot be mapped.
     """
-    if label in explicit:
-        return explicit[label]
     if label not in synmech_params:
-        raise SynMechKindError(f"synMech {label!r} is not in netParams.synMechParams "
-                               f"({sorted(map(str, synmech_params))}); cannot decide its kind")
-    params = synmech_params[label]
-    e = params.get("e")
-    if isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(float(e)):
-        return "exc" if float(e) >= EXC_REVERSAL_MIN_MV else "inh"
-    mod = params.get("mod")
-    if e is None and mod in KNOWN_MODS:
-        return KNOWN_MODS[mod]
-    why = (f"its reversal potential 'e' is {e!r}, not a number" if e is not None
-           else f"it has no reversal potential 'e' and its mechanism {mod!r} is not one the surrogate knows")
-    raise SynMechKindError(f"cannot decide whether synMech {label!r} is excitatory or inhibitory: {why}; pass "
-                           f"swap(..., synmech_kinds={{{label!r}: 'exc' or 'inh'}})")
+        raise SynMechModelError(f"synMech {label!r} is not in netParams.synMechParams "
+                                f"({sorted(map(str, synmech_params))})")
+    try:
+        return kinetics_of(dict(synmech_params[label]), str(label))
+    except SynapseModelError as exc:
+        raise SynMechModelError(str(exc)) from None
 
 
 @dataclass
@@ -215,8 +202,8 @@ class RuleInfo:
     model_path: str
     secs: dict
     sec_lists: dict
-    kinds: dict
     config: SwapConfig
+    synapses: dict = field(default_factory=dict)  # synMech label -> its components, read once
 
     @classmethod
     def from_rule(cls, label: str, rule: dict) -> "RuleInfo":
@@ -228,9 +215,10 @@ class RuleInfo:
         cfg = dict(meta.get("config") or {})
         return cls(label=str(label), model_path=str(meta["model"]), secs=dict(meta["secs"]),
                    sec_lists={k: list(v) for k, v in (meta.get("secLists") or {}).items()},
-                   kinds=dict(meta.get("synMechKinds") or {}), config=SwapConfig(**cfg))
+                   config=SwapConfig(**cfg))
 
-    def kind(self, synmech: str, synmech_params: dict) -> str:
-        if synmech not in self.kinds:
-            self.kinds[synmech] = decide_kind(synmech, synmech_params, {})
-        return self.kinds[synmech]
+    def synapse(self, synmech: str, synmech_params: dict) -> list:
+        """:func:`synmech_components` of ``synmech``, read once per rule."""
+        if synmech not in self.synapses:
+            self.synapses[synmech] = synmech_components(synmech, synmech_params)
+        return self.synapses[synmech]

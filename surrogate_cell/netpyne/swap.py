@@ -4,27 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from ..errors import SurrogateCellError
 from ..model import SurrogateModel, load
-from ..neuron.cell import receptor_kind
-from .errors import NetPyNESwapError, SynMechKindError
+from .errors import NetPyNESwapError
 from .hooks import install
 from .rule import CELL_MODEL, RULE_FORMAT, SwapConfig, check_geometry, section_geometry
-
-
-def _normalise_kinds(synmech_kinds) -> dict:
-
-    if synmech_kinds is None:
-        return {}
-    if not isinstance(synmech_kinds, dict):
-        raise NetPyNESwapError("synmech_kinds must be a dict {synMech label: 'exc' or 'inh'}")
-    out = {}
-    for label, kind in synmech_kinds.items():
-        try:
-            out[str(label)] = receptor_kind(kind)
-        except SurrogateCellError as exc:
-            raise SynMechKindError(f"synmech_kinds[{label!r}]: {exc}") from None
-    return out
 
 
 def _load_model(model):
@@ -39,15 +22,16 @@ def _load_model(model):
                            f"got {type(model).__name__}")
 
 
-def swap(netParams, cell_label: str, model=None, synmech_kinds=None, *, config: SwapConfig | None = None):
+def swap(netParams, cell_label: str, model=None, *, config: SwapConfig | None = None):
     """Replace the detailed cell rule ``cell_label`` of ``netParams`` with the surrogate.
 
     After the call the specification runs unchanged with NetPyNE
     (``sim.createSimulateAnalyze`` or ``sim.create`` / ``simulate`` /
     ``analyze``, under MPI too): every cell of the rule is a surrogate, its
-    connections and NetStim inputs reach the model's input channel of the
-    segment and receptor kind where NetPyNE would have put the synapse on the
-    detailed cell (``sec``, ``loc``, ``synsPerConn`` spreading, ``synMech``),
+    connections and NetStim inputs become the conductance of their synMech
+    (its mod's kinetics, its weight in the mod's units: µS for ``Exp2Syn``)
+    on the segment where NetPyNE would have put the synapse on the detailed
+    cell (``sec``, ``loc``, ``synsPerConn`` spreading),
     ``cfg.recordTraces`` of its sections give the predicted voltages, and
     ``cfg.recordLFP`` includes the surrogates. See ``docs/netpyne.md``.
 
@@ -60,10 +44,6 @@ def swap(netParams, cell_label: str, model=None, synmech_kinds=None, *, config: 
         e.g. from ``importCellParams`` or ``loadCellParamsRule``.
     model : str, Path, SurrogateModel or None
         The exported surrogate; None: the packaged default model.
-    synmech_kinds : dict or None
-        ``{synMech label: 'exc' or 'inh'}`` (also 'AMPA', 'GABAA', ...),
-        overriding the rule by reversal potential (``synMechParams[label]['e']``
-        ≥ −40 mV: excitatory).
     config : SwapConfig or None
 
     Returns
@@ -79,8 +59,10 @@ def swap(netParams, cell_label: str, model=None, synmech_kinds=None, *, config: 
     SwapMorphologyError
         The model was trained on another morphology (section names, nseg or
         lengths differ from the rule's).
-    SynMechKindError
-        A bad ``synmech_kinds`` entry.
+    SynMechModelError
+        (while NetPyNE creates the network) a connection's synMech whose mod
+        has no known receptor class and kinetics; declare it with
+        :func:`surrogate_cell.synapses.declare_synapse`.
 
     Examples
     --------
@@ -104,7 +86,6 @@ def swap(netParams, cell_label: str, model=None, synmech_kinds=None, *, config: 
     if getattr(netParams, "subConnParams", None):
         raise NetPyNESwapError("netParams.subConnParams (subcellular redistribution of synapses) is not supported "
                                "with swapped rules")
-    kinds = _normalise_kinds(synmech_kinds)
     loaded = _load_model(model)
     geometry = section_geometry(cell_label, secs)
     check_geometry(cell_label, geometry, loaded, config.length_tolerance_um)
@@ -126,7 +107,6 @@ def swap(netParams, cell_label: str, model=None, synmech_kinds=None, *, config: 
             "cell_digest": loaded.cell_digest,
             "secs": geometry,
             "secLists": sec_lists,
-            "synMechKinds": kinds,
             "config": asdict(config),
         },
     }

@@ -16,11 +16,12 @@ inputs of each 1 ms bin), :mod:`.batch` (one model call per batch),
 :mod:`.cell` and :mod:`.connect` (what a NEURON user touches), :mod:`.trains`
 (played inputs), :mod:`.population` (gids under MPI).
 """
-from .cell import SurrogateCell, SynapseTarget, check_morphology
+from .cell import SurrogateCell, SynapseRangeWarning, SynapseTarget, check_morphology
 from .connect import connect, gid_connect
 from .population import Population
 from .runner import RunnerConfig, get_runner, reset_runner
 from .trains import play_netstim, play_spikes, poisson_times
 
-__all__ = ["SurrogateCell", "SynapseTarget", "Population", "connect", "gid_connect", "RunnerConfig", "get_runner",
+__all__ = ["SurrogateCell", "SynapseTarget", "SynapseRangeWarning", "Population", "connect", "gid_connect",
+           "RunnerConfig", "get_runner",
            "reset_runner", "play_spikes", "play_netstim", "poisson_times", "check_morphology"]

@@ -1,4 +1,15 @@
-"""One model batch: the surrogate cells of one model in a process, stepped by one call per 1 ms."""
+"""One model batch: the surrogate cells of one model in a process, stepped by one call per 1 ms.
+
+The model's input is the conductance of every receptor class on every
+segment. The batch never builds it per channel: the model's first layer is
+linear (``input_projection``), and so are the synapses' kinetics, so the
+batch keeps, per distinct kinetics, two exponential states (decay and rise)
+of the already projected conductance of each cell, (kinetics, cells,
+groups). An event adds its projected amount to them; a bin's exact mean
+conductance is read off them in closed form (as
+:class:`~surrogate_cell.synapses.ConductanceBins` does per synapse). The cost
+grows with the distinct kinetics and the events, not with the synapses.
+"""
 from __future__ import annotations
 
 import time
@@ -7,6 +18,7 @@ import numpy as np
 
 from ..errors import NetworkError
 from ..model import SPIKE_RULES, crossing_fractions
+from ..synapses import Kinetics
 
 
 class ModelBatch:
@@ -31,6 +43,14 @@ class ModelBatch:
             raise NetworkError(f"model {model.path}: unknown spike_rule {self.spike_rule!r} in its metadata")
         self.n_channels = model.n_channels
         self.n_segments = model.n_segments
+        if getattr(model.module, "local_path", False):
+            raise NetworkError(f"model {model.path} has a local path, which reads every input channel; the runner "
+                               "feeds the grouped input only: train the model without --local-path")
+        # synapse targets: code - 1 -> its components' (channel, kinetics id); kinetics ids index self.kinetics
+        self.kinetics: list[Kinetics] = []
+        self._kinetics_id: dict = {}
+        self._targets: list[tuple] = []
+        self._target_code: dict = {}
         soma = np.flatnonzero(np.asarray(model.segments.region) == "soma")
         if soma.size == 0:
             raise NetworkError(f"model {model.path}: its segment table has no 'soma' segment to detect spikes on")
@@ -38,9 +58,31 @@ class ModelBatch:
         self._built_size = -1
         self._v0 = None  # (N,) rest voltage, p0: rest spike probability
         self._p0 = 0.0
-        # channel lookup: (segment row, kind) -> channel
-        self.channel_of = {(int(s), str(k)): c for c, (s, k) in
-                           enumerate(zip(model.channel_segment, model.channel_kind))}
+
+    def target_code(self, segment: int, components) -> int:
+        """The code (``NetCon.weight[1]``, from 1) of a synapse with these kinetics components on a segment."""
+        key = (int(segment), tuple(components))
+        if key not in self._target_code:
+            ids = []
+            for k in components:
+                if k not in self._kinetics_id:
+                    self._kinetics_id[k] = len(self.kinetics)
+                    self.kinetics.append(k)
+                ids.append(self._kinetics_id[k])
+            channels = [self.model.channel(k.receptor, segment) for k in components]
+            self._targets.append((np.asarray(channels, np.int64), np.asarray(ids, np.int64)))
+            self._target_code[key] = len(self._targets)
+            self.runner.structure_changed()
+        return self._target_code[key]
+
+    @property
+    def n_codes(self) -> int:
+        return len(self._targets)
+
+    def describe(self, code: int) -> tuple[int, tuple]:
+        """(segment row, its components' receptor classes) of the synapse with ``code``."""
+        channels, ids = self._targets[int(code) - 1]
+        return int(channels[0]) % self.n_segments, tuple(self.kinetics[i].receptor for i in ids)
 
     # -- structure --------------------------------------------------------------
     def add_cell(self, cell) -> int:
@@ -60,17 +102,15 @@ class ModelBatch:
         import torch  # heavy: only once cells run
 
         dev = self.runner.device
-        B, C = len(self.cells), self.n_channels
+        B = len(self.cells)
         if self._built_size != B:
             self.model.module.to(dev)
             self.model.module.eval()
-            # channel-major (C, B), handed to the model as its (B, C) transpose: the layout its step reads fastest
-            self.inputs = np.zeros((C, B), dtype=np.float32)
-            self.inputs_t = torch.from_numpy(self.inputs).t()
             with torch.inference_mode():
-                zeros = torch.zeros(B, C, device=dev)
+                self.projection = self.model.module.input_projection().double()  # (C, P)
+                zeros = torch.zeros(B, self.projection.shape[1], device=dev)
                 for _ in range(self.runner.config.warmup_steps):
-                    v, p, _ = self.model.module.step(zeros, self.model.module.init_state(B))
+                    v, p, _ = self.model.module.step_projected(zeros, self.model.module.init_state(B))
             v = v.detach().float().cpu().numpy()
             p = p.detach().float().cpu().numpy()
             self._check_shapes(v, p, B)
@@ -85,7 +125,7 @@ class ModelBatch:
         self.rec_seg_np = np.asarray(self.rec_seg, dtype=np.int64)
         with torch.inference_mode():
             self.state = self.model.module.init_state(B).to(dev)
-        self.inputs[:] = 0.0
+        self._start_conductance(B, dev)
         self.prev = np.full(B, self._v0[self.soma_row] if self.spike_rule == "threshold" else self._p0)
         self.t_ms = [float(k0)]
         self.chunks = [self._v0[self.rec_seg_np]]
@@ -101,24 +141,67 @@ class ModelBatch:
                 f"model {self.model.path}: step() returned voltage {tuple(v.shape)} and spike probability "
                 f"{tuple(p.shape)}, expected ({B}, {self.n_segments}) and ({B},) for its segment table")
 
-    def step(self, k: int, rows: np.ndarray, chans: np.ndarray, weights: np.ndarray):
-        """Advance bin [k − 1, k). Returns (batch rows, crossing times t* in ms) of new spikes."""
+    def _start_conductance(self, B: int, dev) -> None:
+        """Empty conductance states and the per-kinetics constants of this run."""
+        import torch  # heavy: only once cells run
+
+        K, P = max(len(self.kinetics), 1), self.projection.shape[1]
+        f64 = dict(dtype=torch.float64, device=dev)
+        self._decay = torch.zeros(K, B, P, **f64)
+        self._rise = torch.zeros(K, B, P, **f64)
+        td = np.array([k.tau_decay_ms for k in self.kinetics] or [1.0])
+        tr = np.array([k.tau_rise_ms for k in self.kinetics] or [0.0])
+        self._tau = np.stack([td, tr])  # (2, K); a rise of 0 is a jump: no rise state
+        self._scale = np.array([k.nS_per_weight * k.factor for k in self.kinetics] or [0.0])
+        keep = np.where(self._tau > 0, np.exp(-1.0 / np.where(self._tau > 0, self._tau, 1.0)), 0.0)
+        self._keep = torch.as_tensor(keep, **f64)[:, :, None, None]
+        self._area = torch.as_tensor(self._tau * (1.0 - keep), **f64)  # ∫ over a whole bin per unit state
+        counts = np.array([len(c) for c, _ in self._targets], dtype=np.int64)
+        self._comp_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._comp_channel = np.concatenate([c for c, _ in self._targets] + [np.zeros(0, np.int64)])
+        self._comp_kinetics = np.concatenate([i for _, i in self._targets] + [np.zeros(0, np.int64)])
+
+    def _conductance(self, k: int, rows: np.ndarray, codes: np.ndarray, weights: np.ndarray, times: np.ndarray):
+        """The projected mean conductance of bin [k − 1, k) of every cell, (B, P) float32; advances the states."""
+        import torch  # heavy: only once cells run
+
+        mean = torch.einsum("k,kbp->bp", self._area[0], self._decay) - torch.einsum("k,kbp->bp", self._area[1],
+                                                                                    self._rise)
+        self._decay.mul_(self._keep[0])
+        self._rise.mul_(self._keep[1])
+        if rows.size:
+            # one row per component of every event (an AMPA+NMDA synapse has two)
+            first = self._comp_start[codes]
+            n = self._comp_start[codes + 1] - first
+            ev = np.repeat(np.arange(rows.size), n)
+            comp = np.repeat(first - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(int(n.sum()))
+            kin, chan = self._comp_kinetics[comp], self._comp_channel[comp]
+            amount = weights[ev] * self._scale[kin]
+            rest = np.clip(k - times[ev], 0.0, 1.0)  # time from the event to the bin's end (ms)
+            tau = self._tau[:, kin]
+            safe = np.where(tau > 0, tau, 1.0)
+            left = np.where(tau > 0, np.exp(-rest / safe), 0.0)  # what is left of the state at the bin's end
+            part = amount * (tau[0] * (1.0 - left[0]) - tau[1] * (1.0 - left[1]))
+            dev = self._decay.device
+            w = self.projection[torch.as_tensor(chan, device=dev)]
+            row = torch.as_tensor(rows[ev], device=dev)
+            mean.index_add_(0, row, w * torch.as_tensor(part, device=dev)[:, None])
+            B = self._decay.shape[1]
+            slot = torch.as_tensor(kin * B, device=dev) + row
+            for state, side in ((self._decay, 0), (self._rise, 1)):
+                add = w * torch.as_tensor(amount * left[side], device=dev)[:, None]
+                state.view(-1, w.shape[1]).index_add_(0, slot, add)
+        return mean.float()
+
+    def step(self, k: int, rows: np.ndarray, codes: np.ndarray, weights: np.ndarray, times: np.ndarray):
+        """Advance bin [k − 1, k) with its events (batch rows, target codes − 1, weights, times in ms).
+        Returns (batch rows, crossing times t* in ms) of new spikes."""
         import torch  # heavy: only once cells run
 
         t0 = time.perf_counter()
         with torch.inference_mode():
-            if self.runner.device == "cpu":
-                if rows.size:
-                    np.add.at(self.inputs, (chans, rows), weights.astype(np.float32))
-                x = self.inputs_t
-            else:
-                x = torch.zeros(self.inputs.shape, device=self.runner.device)
-                if rows.size:
-                    dev = self.runner.device
-                    x.index_put_((torch.as_tensor(chans, device=dev), torch.as_tensor(rows, device=dev)),
-                                 torch.as_tensor(weights, dtype=torch.float32, device=dev), accumulate=True)
-                x = x.t()
-            v, p, self.state = self.model.module.step(x, self.state)
+            z = self._conductance(k, rows, codes, weights, times)
+            v, p, self.state = self.model.module.step_projected(z, self.state)
             if self.spike_rule == "threshold":
                 cur = v[:, self.soma_row].double().cpu().numpy()
             else:
@@ -130,8 +213,6 @@ class ModelBatch:
                 for recorder, group in self.probes:
                     recorder.record(k, group, v, self.state)
                 self.runner.stats.lfp_s += time.perf_counter() - t1
-        if rows.size and self.runner.device == "cpu":
-            self.inputs[chans, rows] = 0.0
         if rec is not None:
             self.chunks.append(rec)
         self.t_ms.append(float(k))

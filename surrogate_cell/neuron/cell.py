@@ -6,38 +6,60 @@ every connection onto the cell. Its dynamics are computed by the process's
 population runner (:mod:`surrogate_cell.neuron.runner`).
 
 Synaptic targets are addressed as on the detailed cell: section name, arc
-position and receptor kind. Each resolves to the model's input channel of
-that kind on the segment that contains the position.
+position and the synapse model (``Exp2Syn`` with its tau1, tau2 and e, the
+project's ``sc_AMPANMDA`` ...). Each resolves to the segment that contains
+the position, and every event becomes that synapse model's conductance on
+the segment, with the weight's meaning in that model (µS for ``Exp2Syn``).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..cells.segments import SegmentTable
-from ..errors import MorphologyMismatchError, NetworkError, UnknownReceptorError, UnknownSectionError
+from ..errors import MorphologyMismatchError, NetworkError, UnknownSectionError
 from ..model import SurrogateModel
+from ..synapses import Kinetics, SynapseModelError, kinetics_of, out_of_range
 from .runner import RunnerConfig, get_runner
 
-#: Receptor names accepted by :meth:`SurrogateCell.synapse` (case-insensitive) and the model kind they map to.
-#: The model has one excitatory channel per segment that drives AMPA and NMDA together (the detailed
-#: cell's ``sc_AMPANMDA``), so 'AMPA' and 'NMDA' both address it.
-RECEPTORS = {
-    "exc": "exc", "ampa": "exc", "nmda": "exc", "ampanmda": "exc", "ampa+nmda": "exc", "sc_ampanmda": "exc",
-    "inh": "inh", "gaba": "inh", "gabaa": "inh", "gaba_a": "inh", "sc_gabaa": "inh",
+#: Shorthand names of :meth:`SurrogateCell.synapse` (case-insensitive): the project's own synapses, whose
+#: weight 1 is 0.4 nS AMPA + 0.4 nS NMDA (``sc_AMPANMDA``) or 1 nS GABA_A (``sc_GABAA``), as on the detailed HayCell.
+SHORTHANDS = {
+    "exc": "sc_AMPANMDA", "ampanmda": "sc_AMPANMDA", "ampa+nmda": "sc_AMPANMDA", "sc_ampanmda": "sc_AMPANMDA",
+    "inh": "sc_GABAA", "gaba": "sc_GABAA", "gabaa": "sc_GABAA", "gaba_a": "sc_GABAA", "sc_gabaa": "sc_GABAA",
 }
 
 
-def receptor_kind(kind: str) -> str:
-    """``'exc'`` or ``'inh'`` for a receptor name (see :data:`RECEPTORS`)."""
-    key = str(kind).strip().lower()
-    if key not in RECEPTORS:
-        raise UnknownReceptorError(
-            f"unknown receptor {kind!r}; use 'exc' (also 'AMPA', 'NMDA', 'AMPANMDA', 'sc_AMPANMDA') or "
-            "'inh' (also 'GABA', 'GABAA', 'sc_GABAA')")
-    return RECEPTORS[key]
+class SynapseRangeWarning(UserWarning):
+    """A synapse model or weight outside the range of the model's training data."""
+
+
+def synapse_components(model, label: str | None = None) -> tuple[str, list]:
+    """(label, Kinetics components) of a synapse model given as :meth:`SurrogateCell.synapse` takes it."""
+    if isinstance(model, Kinetics):
+        return label or model.receptor, [model]
+    if isinstance(model, (list, tuple)) and model and all(isinstance(k, Kinetics) for k in model):
+        return label or "+".join(k.receptor for k in model), list(model)
+    if isinstance(model, str):
+        mod = SHORTHANDS.get(model.strip().lower(), model.strip())
+        return label or model, kinetics_of({"mod": mod}, label or model)
+    if isinstance(model, dict):
+        name = label or str(model.get("mod"))
+        return name, kinetics_of(model, name)
+    raise SynapseModelError(f"a synapse model must be a name ('exc', 'inh', 'Exp2Syn', ...), a synMechParams-like "
+                            f"dict such as {{'mod': 'Exp2Syn', 'tau1': 0.1, 'tau2': 5, 'e': 0}}, or Kinetics; got "
+                            f"{type(model).__name__}")
+
+
+def warn_out_of_range(model: SurrogateModel, label: str, components, weight: float | None = None) -> None:
+    """Warn (:class:`SynapseRangeWarning`) where a synapse model or a weight lies outside the training data."""
+    outside = out_of_range(components, model.trained_inputs, weight)
+    if outside:
+        warnings.warn(f"synapse {label!r}: {'; '.join(outside)}, outside what model {Path(model.path).name} was "
+                      "trained on; its response there is an extrapolation", SynapseRangeWarning, stacklevel=3)
 
 
 def section_key(section) -> str:
@@ -76,7 +98,7 @@ def check_morphology(model: SurrogateModel, expect) -> None:
 
 @dataclass(frozen=True)
 class SynapseTarget:
-    """A synaptic input of a surrogate cell: one model channel.
+    """A synapse of a surrogate cell: a synapse model on one segment.
 
     Use it as the target of :func:`~surrogate_cell.neuron.connect` /
     :func:`~surrogate_cell.neuron.gid_connect`. With a raw
@@ -89,25 +111,32 @@ class SynapseTarget:
         Section name (``'apic[10]'``).
     x : float
         Arc position asked for (0–1).
-    kind : str
-        ``'exc'`` (AMPA+NMDA) or ``'inh'`` (GABA_A).
+    label : str
+        The synapse model's name (a synMech label, a mod name or a shorthand).
+    components : tuple of Kinetics
+        Its conductance components (receptor class, kinetics, nS per unit weight).
     segment : int
         Segment-table row of the segment that contains ``x``.
-    channel : int
-        Model input channel.
+    code : int
+        ``NetCon.weight[1]`` value addressing this synapse (from 1; 0 means unset).
     """
 
     cell: "SurrogateCell"
     section: str
     x: float
-    kind: str
+    label: str
+    components: tuple
     segment: int
-    channel: int
+    code: int
 
     @property
-    def code(self) -> int:
-        """``NetCon.weight[1]`` value addressing this channel (channel + 1; 0 means unset)."""
-        return self.channel + 1
+    def receptors(self) -> tuple:
+        """The receptor classes of its components."""
+        return tuple(k.receptor for k in self.components)
+
+    def check_weight(self, weight: float) -> None:
+        """Warn (:class:`SynapseRangeWarning`) where events of this weight peak outside the training data."""
+        warn_out_of_range(self.cell.model, self.label, self.components, weight)
 
     @property
     def hoc(self):
@@ -280,32 +309,42 @@ class SurrogateCell:
                 "names like 'soma[0]', 'dend[3]', 'apic[10]')")
         return table.index(name, x)
 
-    def synapse(self, section, x: float = 0.5, kind: str = "exc") -> SynapseTarget:
-        """The input channel at ``section(x)`` of receptor ``kind``.
+    def synapse(self, section, x: float = 0.5, model="exc", *, label: str | None = None) -> SynapseTarget:
+        """A synapse of ``model`` at ``section(x)``: events onto it become its conductance on that segment.
 
         Parameters
         ----------
         section : str or nrn.Section
-            ``'apic[10]'``, ``'dend[3]'`` ... (``'soma'`` means ``'soma[0]'``).
+            ``'soma'``, ``'axon[0]'``, ``'apic[10]'``, ``'dend[3]'`` ... (``'soma'`` means ``'soma[0]'``).
         x : float
-            Arc position in [0, 1]; the channel of the segment containing it.
-        kind : str
-            ``'exc'``/``'AMPA'``/``'NMDA'``/``'AMPANMDA'``/``'sc_AMPANMDA'`` or
-            ``'inh'``/``'GABA'``/``'GABAA'``/``'sc_GABAA'``.
+            Arc position in [0, 1]; the synapse sits on the segment containing it.
+        model : str, dict, Kinetics or list of Kinetics
+            The synapse model. A dict as a NetPyNE ``synMechParams`` entry writes it
+            (``{'mod': 'Exp2Syn', 'tau1': 0.1, 'tau2': 5, 'e': 0}``: weights in µS, a weight w
+            peaks at w µS); a mod name with its default parameters (``'Exp2Syn'``,
+            ``'sc_NMDA'``); ``'exc'`` / ``'inh'``, the project's ``sc_AMPANMDA`` / ``sc_GABAA``
+            (weight 1 = 0.4 nS AMPA + 0.4 nS NMDA, or 1 nS GABA_A); or
+            :class:`~surrogate_cell.synapses.Kinetics` components. Other mods:
+            :func:`~surrogate_cell.synapses.declare_synapse`.
+        label : str, optional
+            The name used in messages (NetPyNE passes the synMech label).
 
         Raises
         ------
-        UnknownSectionError, UnknownReceptorError
+        UnknownSectionError
+        SynapseModelError
+            A synapse model that cannot be mapped to receptor classes.
+
+        Warns
+        -----
+        SynapseRangeWarning
+            Kinetics or a reversal outside the model's training data.
         """
-        k = receptor_kind(kind)
+        name, components = synapse_components(model, label)
         row = self.segment(section, x)
-        channel = self.batch.channel_of.get((row, k))
-        if channel is None:
-            name = section_key(section)
-            raise UnknownSectionError(
-                f"the model has no {'excitatory' if k == 'exc' else 'inhibitory'} input on {name}({x:g}) "
-                f"(region {self.model.segments.region[row]}); its synapses sit on basal and apical segments")
-        return SynapseTarget(self, section_key(section), float(x), k, row, int(channel))
+        warn_out_of_range(self.model, name, components)
+        code = self.batch.target_code(row, components)
+        return SynapseTarget(self, section_key(section), float(x), name, tuple(components), row, code)
 
     # -- recording -------------------------------------------------------------
     def record(self, section="soma", x: float = 0.5) -> Recording:

@@ -4,14 +4,17 @@
 weight, delay)`` make the ``h.NetCon`` (``pc.gid_connect``) a NEURON user
 would make, and add what a surrogate needs:
 
-* onto a :class:`~surrogate_cell.neuron.cell.SynapseTarget`: the channel code
-  goes into ``weight[1]``;
+* onto a :class:`~surrogate_cell.neuron.cell.SynapseTarget`: the synapse's code
+  goes into ``weight[1]``, and a weight whose peak conductance lies outside
+  the model's training data is warned about;
 * from a surrogate: the NetCon delay is ``delay - latency_ms`` so that the
   spike arrives at ``t* + delay`` (t* the somatic crossing). ``delay`` must be
   at least ``latency_ms + RunnerConfig.min_netcon_delay_ms``.
 
-Weights are in the units of the detailed synapses: weight w gives
-w × 0.4 nS AMPA and NMDA (``sc_AMPANMDA``) or w × 1 nS GABA_A (``sc_GABAA``).
+Weights are in the units of the synapse model the target was made with, as
+on a detailed cell: µS for ``Exp2Syn`` and ``ExpSyn`` (a weight w peaks at
+w µS); for the shorthands ``'exc'`` / ``'inh'`` a multiple of 0.4 nS AMPA and
+NMDA (``sc_AMPANMDA``) or of 1 nS GABA_A (``sc_GABAA``).
 """
 from __future__ import annotations
 
@@ -29,16 +32,19 @@ def netcon_delay(delay: float, from_surrogate: bool) -> float:
     return get_runner().netcon_delay(delay, what="a connection") if from_surrogate else check_delay(delay)
 
 
-def _target(target):
-    """(hoc target, channel code or None, surrogate cell or None)."""
+def _hoc_target(target):
+    """The hoc object a NetCon onto ``target`` points at."""
     if isinstance(target, SynapseTarget):
-        return target.hoc, target.code, target.cell
+        return target.hoc
     if isinstance(target, SurrogateCell):
-        raise NetworkError("a surrogate cell has many inputs: connect to cell.synapse(section, x, kind)")
-    return target, None, None
+        raise NetworkError("a surrogate cell has many inputs: connect to cell.synapse(section, x, model)")
+    return target
 
 
-def _finish(nc, weight, code, delay, target_cell, source_cell):
+def _finish(nc, weight, target, delay, source_cell):
+    code, target_cell = (target.code, target.cell) if isinstance(target, SynapseTarget) else (None, None)
+    if code is not None:
+        target.check_weight(weight)
     nc.weight[0] = weight
     if code is not None:
         nc.weight[1] = code
@@ -61,10 +67,10 @@ def connect(source, target, weight: float = 1.0, delay: float = 1.0, threshold: 
         NetStim, artificial cell or other spike-emitting point process; or
         None (a NetCon for ``.event()``).
     target : SynapseTarget or hoc target
-        ``cell.synapse(section, x, kind)`` of a surrogate, or any NEURON
+        ``cell.synapse(section, x, model)`` of a surrogate, or any NEURON
         target (a point process such as ``sc_AMPANMDA`` on a detailed cell).
     weight : float
-        Synaptic weight (1; multiple of the reference conductance).
+        Synaptic weight, in the synapse model's units (µS for Exp2Syn).
     delay : float
         Delay (ms) from the presynaptic event (for a surrogate: its somatic
         crossing) to delivery.
@@ -84,7 +90,7 @@ def connect(source, target, weight: float = 1.0, delay: float = 1.0, threshold: 
     runner = get_runner()
     h = runner.h
     w = check_weight(weight)
-    hoc_target, code, target_cell = _target(target)
+    hoc_target = _hoc_target(target)
     source_cell = source if isinstance(source, SurrogateCell) else None
     d = netcon_delay(delay, from_surrogate=source_cell is not None)
 
@@ -103,7 +109,7 @@ def connect(source, target, weight: float = 1.0, delay: float = 1.0, threshold: 
                            f"got {type(source).__name__}")
     if threshold is not None:
         nc.threshold = float(threshold)
-    return _finish(nc, w, code, d, target_cell, source_cell)
+    return _finish(nc, w, target, d, source_cell)
 
 
 def gid_connect(src_gid: int, target, weight: float = 1.0, delay: float = 1.0,
@@ -139,9 +145,9 @@ def gid_connect(src_gid: int, target, weight: float = 1.0, delay: float = 1.0,
         if not surrogate_source and int(pc.nhost()) == 1 and not pc.gid_exists(gid):
             raise NetworkError(f"source gid {gid} does not exist (yet): create the source cells before "
                                "connecting, or pass surrogate_source=True/False")
-    hoc_target, code, target_cell = _target(target)
+    hoc_target = _hoc_target(target)
     if not isinstance(hoc_target, hoc.HocObject):
         raise NetworkError(f"target must be cell.synapse(...) or a NEURON point process, got {type(target).__name__}")
     d = netcon_delay(delay, from_surrogate=bool(surrogate_source))
     nc = pc.gid_connect(gid, hoc_target)
-    return _finish(nc, w, code, d, target_cell, None)
+    return _finish(nc, w, target, d, None)

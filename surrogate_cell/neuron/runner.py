@@ -5,7 +5,7 @@ An ``FInitializeHandler`` schedules ``CVode().event`` callbacks at t = 1, 2,
 3 ... ms; at each one the runner
 
 1. drains the events that the ``sc_Surrogate`` cells buffered
-   (``(cell, channel, weight, t)`` records, a C buffer shared by the
+   (``(cell, synapse code, weight, t)`` records, a C buffer shared by the
    process: cost proportional to the number of events, not of connections);
 2. bins them: an event delivered at time t belongs to bin ``floor(t)``
    (within ``bin_tolerance_ms``); at the callback at t = k the bin
@@ -186,8 +186,8 @@ class SurrogateRunner:
         self._batches: list[ModelBatch] = []
         self._models: dict = {}  # (path, mtime) -> SurrogateModel, for cells given a file
         self._cells: list = []
-        self._cell_info: list[tuple[int, int, int]] = []  # (batch, row, channel count) by cell id
-        self._cell_batch = self._cell_row = self._cell_channels = np.zeros(0, dtype=np.int64)
+        self._cell_info: list[tuple[int, int]] = []  # (batch, row) by cell id
+        self._cell_batch = self._cell_row = np.zeros(0, dtype=np.int64)
         self._surrogate_gids: set[int] = set()
         self._lfp: list = []  # LFPRecorder objects (record_lfp)
         self._version = 0  # bumped by every structural change
@@ -225,7 +225,7 @@ class SurrogateRunner:
         row = batch.add_cell(cell)
         cellid = len(self._cells)
         self._cells.append(cell)
-        self._cell_info.append((self._batches.index(batch), row, batch.n_channels))
+        self._cell_info.append((self._batches.index(batch), row))
         self._version += 1
         return batch, row, cellid
 
@@ -454,8 +454,9 @@ class SurrogateRunner:
             import torch  # heavy: imported already by the model
 
             torch.set_num_threads(default_torch_threads(int(self.pc.nhost()), len(self._cells)))
-        info = np.asarray(self._cell_info, dtype=np.int64).reshape(-1, 3)
-        self._cell_batch, self._cell_row, self._cell_channels = info[:, 0], info[:, 1], info[:, 2]
+        info = np.asarray(self._cell_info, dtype=np.int64).reshape(-1, 2)
+        self._cell_batch, self._cell_row = info[:, 0], info[:, 1]
+        self._batch_codes = np.array([b.n_codes for b in self._batches], dtype=np.int64)
         for batch in self._batches:
             batch.start(k0)
         self._k = k0
@@ -482,11 +483,11 @@ class SurrogateRunner:
             self._check_events(ids, codes)
         for b, batch in enumerate(self._batches):
             if len(self._batches) == 1:
-                rows, chans, w = self._cell_row[ids], codes - 1, events[:, 2]
+                rows, targets, w, t = self._cell_row[ids], codes - 1, events[:, 2], events[:, 3]
             else:
                 mine = self._cell_batch[ids] == b
-                rows, chans, w = self._cell_row[ids[mine]], codes[mine] - 1, events[mine, 2]
-            crossing, tstar = batch.step(k, rows, chans, w)
+                rows, targets, w, t = self._cell_row[ids[mine]], codes[mine] - 1, events[mine, 2], events[mine, 3]
+            crossing, tstar = batch.step(k, rows, targets, w, t)
             if crossing.size:
                 now_t = h.t
                 for row, ts in zip(crossing.tolist(), tstar.tolist()):
@@ -507,15 +508,15 @@ class SurrogateRunner:
                 f"an event reached an sc_Surrogate that is not a registered surrogate cell (cellid "
                 f"{int(ids[bad_id][0])}): create cells with SurrogateCell, and drop the cells of a closed runner "
                 "(pc.gid_clear() releases their gids)")
-        n_ch = self._cell_channels[ids]
-        bad = (codes < 1) | (codes > n_ch)
+        n_codes = self._batch_codes[self._cell_batch[ids]]
+        bad = (codes < 1) | (codes > n_codes)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             cell = self._cells[int(ids[i])]
             raise RunnerStateError(
-                f"an event reached surrogate cell {cell.label} with channel code {int(codes[i])} "
-                f"(NetCon.weight[1] must be channel + 1, 1..{int(n_ch[i])}); make connections with "
-                "surrogate_cell.neuron.connect()/gid_connect() or cell.synapse(...).code")
+                f"an event reached surrogate cell {cell.label} with synapse code {int(codes[i])} "
+                f"(NetCon.weight[1] must be the code of a synapse of its model, 1..{int(n_codes[i])}); make "
+                "connections with surrogate_cell.neuron.connect()/gid_connect() onto cell.synapse(...)")
 
 
 _RUNNER: SurrogateRunner | None = None

@@ -80,7 +80,7 @@ def plot_dataset(path: str | Path, folder: str | Path, n_traces: int = 3, max_si
         picks = list(dict.fromkeys([int(order[0]), int(order[len(order) // 2]), int(order[-1])]))[:n_traces]
         distal = int(np.argmax(np.where(np.isin(region, ("trunk", "tuft", "oblique")), ds.segments.dist_um, -1)))
         fig, axes = plt.subplots(len(picks), 1, figsize=(9, 2.4 * len(picks)), squeeze=False)
-        exc = ds.channels.kind == "exc"
+        exc = np.isin(ds.channels.kind, ("ampa", "nmda"))
         t = np.arange(1, ds.sim_ms + 1)  # voltage[k] is v at t = k + 1 ms
         for ax, s in zip(axes[:, 0], picks):
             inputs, volt, spikes = ds.window(s, 0, ds.sim_ms)
@@ -90,12 +90,9 @@ def plot_dataset(path: str | Path, folder: str | Path, n_traces: int = 3, max_si
             ax.set_ylabel("V (mV)")
             ax.set_title(f"sim {s} ({ds.regime[s]}): {ds.rate_hz[s]:.1f} Hz", fontsize=9)
             twin = ax.twinx()
-            kernel = np.ones(20) / 20 * 1000  # events per s per channel over 20 ms
-            twin.plot(np.arange(ds.sim_ms), np.convolve((inputs[:, exc] > 0).sum(1), kernel, "same") / exc.sum(),
-                      color="tab:green", lw=0.6, alpha=0.7)
-            twin.plot(np.arange(ds.sim_ms), np.convolve((inputs[:, ~exc] > 0).sum(1), kernel, "same") / (~exc).sum(),
-                      color="tab:blue", lw=0.6, alpha=0.7)
-            twin.set_ylabel("E (green) / I (blue)\ninputs per ch. (Hz)", fontsize=7)
+            twin.plot(np.arange(ds.sim_ms), inputs[:, exc].sum(1), color="tab:green", lw=0.6, alpha=0.7)
+            twin.plot(np.arange(ds.sim_ms), inputs[:, ~exc].sum(1), color="tab:blue", lw=0.6, alpha=0.7)
+            twin.set_ylabel("E (green) / I (blue)\nconductance (nS)", fontsize=7)
             ax.legend(loc="upper left", fontsize=7, frameon=False)
         axes[-1, 0].set_xlabel("time (ms)")
         fig.tight_layout()

@@ -12,6 +12,7 @@ import torch
 
 from ..model import load
 from ..plots.models import plot_region_swarm, plot_training_log
+from ..synapses import trained_ranges
 from .evaluate import evaluate, public_figures
 from .export import export_model
 from .metrics import evaluate_traces, upward_crossings
@@ -124,7 +125,8 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
                         progress=progress)
             path = export_model(res["model"], run_dir / "model.pt", segments=dataset.segments,
                                 channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
-                                arch=arch, data_digest=dataset.digest)
+                                arch=arch, data_digest=dataset.digest,
+                                trained_inputs=trained_ranges(dataset.kinetics))
             plot_training_log(run_dir / "log.csv", run_dir)
             figs = evaluate(load(path), dataset, sims=res["val_sims"])
             per_model[name] = figs["per_segment_rmse_mv"]

@@ -11,8 +11,8 @@ import torch
 
 from .. import __version__
 from ..cells.segments import SegmentTable
-from ..model import (METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelFormatError, metadata_digest,
-                     validate_metadata, weights_digest)
+from ..model import (METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, metadata_digest, validate_metadata,
+                     weights_digest)
 from .model import ModelConfig
 from .train import build_model
 from .weights import load_compatible
@@ -24,10 +24,12 @@ def _jsonable(table: SegmentTable) -> dict:
 
 
 def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentTable,
-                 channel_segment: np.ndarray, channel_kind: np.ndarray, arch: str,
+                 channel_segment: np.ndarray, channel_kind: np.ndarray, arch: str, trained_inputs: dict,
                  config: dict | None = None, data_digest: str = "", spike_threshold_mV: float = -10.0,
                  spike_probability: float | None = None, extra: dict | None = None) -> Path:
     """Script ``model`` and write it with its metadata (see :mod:`surrogate_cell.model`).
+
+    ``trained_inputs`` is :func:`surrogate_cell.synapses.trained_ranges` of the training data's kinetics.
 
     ``spike_probability`` defaults to the model's own threshold (``sigmoid(spike_logit_threshold)``),
     with which its spike mechanism fires; the file is written to a temporary name and renamed into place.
@@ -55,6 +57,7 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
         "linear_readout": bool(getattr(model, "has_linear_readout", lambda: False)()),
         "segments": _jsonable(segments),
         "channels": {"segment": np.asarray(channel_segment).tolist(), "kind": np.asarray(channel_kind).tolist()},
+        "trained_inputs": trained_inputs,
         "cell_digest": segments.digest(),
         "data_digest": data_digest,
         "params_sha256": weights_digest(scripted),
@@ -75,23 +78,27 @@ def _write(scripted, meta: dict, path: Path) -> Path:
     return path
 
 
-def upgrade_model(path: str | Path, out: str | Path) -> Path:
-    """Re-write a model file of an older format version as the current one (same module, same metadata).
+def export_untrained(path, segments: SegmentTable, config: ModelConfig | None = None, *,
+                     v_mean_mV: float = -70.0, v_std_mV: float = 5.0, trained_inputs: dict | None = None) -> Path:
+    """Export an untrained :class:`~surrogate_cell.training.model.Surrogate` of ``segments`` (for benchmarks
+    and tests: the real module, random weights). ``trained_inputs`` defaults to the default generator's ranges."""
+    from ..data.cellspec import input_channels
+    from ..data.inputs import GeneratorConfig, kinetics_bounds
+    from ..synapses import trained_ranges
+    from .model import Surrogate
+    from .train import REGION_INDEX
 
-    Version 1 files carry no metadata digest; the parameters are still checked
-    against theirs before the metadata are sealed.
-    """
-    extra = {METADATA_FILE: ""}
-    try:
-        module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-        meta = json.loads(extra[METADATA_FILE])
-    except Exception as exc:
-        raise ModelFormatError(f"{path} is not a readable surrogate model ({type(exc).__name__})") from None
-    if meta.get("format") != MODEL_FORMAT or meta.get("params_sha256") != weights_digest(module):
-        raise ModelFormatError(f"{path}: not a surrogate_cell model, or its parameters do not match their digest")
-    meta["format_version"] = MODEL_FORMAT_VERSION
-    meta.pop("metadata_sha256", None)
-    return _write(module, meta, Path(out))
+    config = config or ModelConfig()
+    channels = input_channels(len(segments))
+    excitatory = np.isin(channels.kind, ("ampa", "nmda"))
+    xyz = segments.mid_um[channels.segment]
+    groups = np.array([REGION_INDEX.get(str(r), 0) for r in segments.region])
+    module = Surrogate(config, xyz[excitatory], xyz[~excitatory], groups, np.full(len(segments), v_mean_mV),
+                       np.full(len(segments), v_std_mV))
+    ranges = trained_inputs or trained_ranges(kinetics_bounds(GeneratorConfig()))
+    return export_model(module, path, segments=segments, channel_segment=channels.segment,
+                        channel_kind=channels.kind, arch=config.arch, config={"model": config.to_dict()},
+                        trained_inputs=ranges)
 
 
 def training_model(exported, dataset):

@@ -1,22 +1,28 @@
 """Streaming multi-task surrogates: MH, MMoE and MMoEEx.
 
 Every model maps synaptic input, one 1 ms bin at a time, to the voltage of
-every segment (the tasks) and a somatic spike probability. The same module
+every segment (the tasks) and a somatic spike probability. The input is the
+mean conductance (nS) of every receptor class (AMPA, NMDA, GABA_A, GABA_B)
+on every segment in the bin: a synapse's kinetics live in its conductance,
+not in the model. The same module
 trains on whole windows (``forward``) and runs one step at a time (``step``);
 the two agree to float precision (a test checks this), and a step costs the
 same at any elapsed time.
 
 Physics carried into the architecture:
 
-* **Input grouping before any non-linearity.** Each channel's summed event
-  weight is projected linearly onto ``n_groups`` learned groups, separately for
-  excitation and inhibition, initialised from a spatial clustering of the
-  synapses (Branch-ELM / hierarchical LN models group inputs by branch).
-* **Synaptic kinetics as fixed filters.** The grouped inputs are filtered by
-  exponential traces with the synapses' own time constants (AMPA 3 ms,
-  NMDA 2 → 70 ms, GABA_A 8 ms) plus 20 ms and 30 ms traces. Being linear and
-  per group, the filter commutes with the projection, so a step costs
-  O(groups), not O(synapses).
+* **Input grouping before any non-linearity.** Each channel's conductance
+  is projected linearly onto ``n_groups`` learned groups, separately for
+  excitation (AMPA, NMDA) and inhibition (GABA_A, GABA_B), initialised from a
+  spatial clustering of the segments (Branch-ELM / hierarchical LN models
+  group inputs by branch). Being linear, the projection commutes with the
+  synapses' kinetics: the runner keeps the conductance of a network's
+  synapses as grouped states per kinetics (:meth:`Surrogate.input_projection`,
+  :meth:`Surrogate.step_projected`), so a step costs O(groups), not
+  O(synapses) or O(channels).
+* **Fixed filters of the grouped conductance.** The grouped inputs enter as
+  they are and through exponential traces (5, 20 and 70 ms excitatory, 30 ms
+  inhibitory) that carry their recent history.
 * **Recurrent experts** (GRU) carry the cell's state; per-segment *towers*
   read the voltage out. Towers are batched as one tensor contraction, so 600
   towers cost about one layer.
@@ -57,8 +63,8 @@ from ..model import ignore_sparse_notes
 
 ignore_sparse_notes()
 
-EXC_TAUS_MS = (2.0, 3.0, 20.0, 70.0)  # NMDA rise, AMPA decay, slow, NMDA decay
-INH_TAUS_MS = (8.0, 30.0)  # GABA_A decay, slow
+EXC_TAUS_MS = (1e-3, 5.0, 20.0, 70.0)  # the conductance itself (1 µs: no memory), then its recent history
+INH_TAUS_MS = (1e-3, 30.0)
 HISTORY_TAUS_MS = (1.5, 4.0, 12.0, 40.0, 150.0)  # own spikes: refractoriness → adaptation
 REST_LOGIT = -30.0  # spike drive held in the state of a cell at rest (far below any threshold)
 
@@ -85,7 +91,7 @@ class ModelConfig:
     soma_glm: bool = False  # with local_path: soma voltage and spike drive also read every synapse's traces
     soma_fit: bool = False  # a least-squares correction of the soma's output voltage (not of its spike drive),
     # fitted after training by `surrogate-cell fit-soma` (training/soma_fit.py)
-    voltage_bounds_mV: tuple = (-85.0, 50.0)  # E_K and E_Na of the Hay cell: no membrane voltage lies outside
+    voltage_bounds_mV: tuple = (-95.0, 50.0)  # GABA_B's reversal and E_Na: no membrane voltage lies outside
     local_exc_taus_ms: tuple = (3.0, 50.0)  # AMPA-like, NMDA-like
     local_inh_taus_ms: tuple = (8.0,)  # GABA_A
 
@@ -465,8 +471,9 @@ class Surrogate(nn.Module):
     Parameters
     ----------
     config : ModelConfig
-    exc_segment_xyz : ndarray (S, 3)
-        Segment centres (µm) of the excitatory channels, to initialise the groups.
+    exc_segment_xyz, inh_segment_xyz : ndarray (C_exc, 3), (C_inh, 3)
+        Segment centres (µm) of the excitatory (AMPA, NMDA) and inhibitory (GABA_A, GABA_B)
+        channels, in channel order, to initialise the groups.
     task_group : ndarray of int (N,)
         Region index of each output segment (MMoEEx masks and region reports).
     v_mean_mV, v_std_mV : ndarray (N,)
@@ -474,8 +481,6 @@ class Surrogate(nn.Module):
     local_rows : (exc_rows, inh_rows, row_section) or None
         For ``config.local_path``: each channel's output row and each row's
         section index (see :class:`LocalPath`).
-    n_inh : int
-        Inhibitory channels (the channels after the S excitatory ones).
     """
 
     def __init__(self, config: ModelConfig, exc_segment_xyz: np.ndarray, inh_segment_xyz: np.ndarray,
@@ -589,15 +594,24 @@ class Surrogate(nn.Module):
         self.state_size = self.n_core + self.n_hist + self.kernel_len + 1
 
     # -- pieces shared by forward and step -------------------------------------
-    def _group(self, x: Tensor) -> Tensor:
+    def _project(self, x: Tensor) -> Tensor:
+        """Channel conductances (..., C) → grouped inputs (..., 2G): excitatory groups, then inhibitory."""
         if x.dim() == 2:
-            # one step of many cells: (groups, C) @ (C, B) suits the feature-major input the runner builds
+            # one step of many cells: (groups, C) @ (C, B) suits a feature-major input
             xt = x.t()
             ze = torch.mm(self.w_exc.t(), xt[: self.n_exc]).t()
             zi = torch.mm(self.w_inh.t(), xt[self.n_exc:]).t()
         else:
             ze = x[..., : self.n_exc] @ self.w_exc
             zi = x[..., self.n_exc:] @ self.w_inh
+        return torch.cat([ze, zi], dim=-1)
+
+    def _group(self, x: Tensor) -> Tensor:
+        return self._expand(self._project(x))
+
+    def _expand(self, z: Tensor) -> Tensor:
+        """Grouped inputs (..., 2G) → the input of every trace column (..., F)."""
+        ze, zi = z[..., : self.n_groups], z[..., self.n_groups:]
         parts: List[Tensor] = []
         for _ in range(self.n_exc_taus):
             parts.append(ze)
@@ -760,7 +774,7 @@ class Surrogate(nn.Module):
         Parameters
         ----------
         x : Tensor (B, T, C)
-            Summed event weight per channel and 1 ms bin.
+            Mean conductance (nS) of every channel per 1 ms bin.
         state : Tensor (B, state_size)
             From :meth:`init_state` or a previous window.
         spikes : Tensor (B, T) or None
@@ -827,13 +841,30 @@ class Surrogate(nn.Module):
         return state
 
     @torch.jit.export
+    def input_projection(self) -> Tensor:
+        """W (C, 2G): the grouped input of :meth:`step_projected` is ``x @ W`` for channel conductances x (B, C)."""
+        C, G = self.n_exc + self.n_inh, self.n_groups
+        w = torch.zeros(C, 2 * G, dtype=self.w_exc.dtype, device=self.w_exc.device)
+        w[: self.n_exc, :G] = self.w_exc
+        w[self.n_exc:, G:] = self.w_inh
+        return w
+
+    @torch.jit.export
+    def step_projected(self, z: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`step` from the grouped input z (B, 2G) = ``x @ input_projection()``; the runner's form, whose
+        cost does not grow with the channels. Not for models with a local path (it reads every channel)."""
+        if self.local_path:
+            raise RuntimeError("a model with a local path reads every channel: use step(x, state)")
+        return self._step(self._expand(z), z.new_zeros(z.shape[0], 0), state)
+
+    @torch.jit.export
     def step(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Advance one 1 ms bin.
 
         Parameters
         ----------
         x : Tensor (B, C)
-            Summed event weight per channel in this bin.
+            Mean conductance (nS) of every channel in this bin.
         state : Tensor (B, state_size)
 
         Returns
@@ -845,6 +876,10 @@ class Surrogate(nn.Module):
         transposed view of a (N, B) tensor; an ``x`` in the same layout (``x = buf.t()`` for a contiguous
         (C, B) ``buf``, as the runner builds it) is the fastest input.
         """
+        return self._step(self._group(x), x, state)
+
+    def _step(self, grouped: Tensor, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`step` from the trace columns' input ``grouped`` (B, F); ``x`` feeds the local path only."""
         # without autograd the state advances in place, slice by slice (at batch 1000 the local traces are
         # most of it; a new buffer each step cost more than the GRU). With autograd the new state is a new
         # tensor and the local traces are copied in (autograd forbids writing into saved slices).
@@ -852,7 +887,7 @@ class Surrogate(nn.Module):
         a0, h, hist, last, prev = self._split(state)
         o1, o2, o3, o4 = self._offsets()
         new = state if in_place else torch.empty_like(state)
-        a = self.traces.step(self._group(x), a0)
+        a = self.traces.step(grouped, a0)
         feat = self._features(a)
         h = self.experts.step(feat, h).flatten(1)
         hs = h.view(-1, self.n_experts, self.hidden)
@@ -861,8 +896,9 @@ class Surrogate(nn.Module):
         vT, soma_in, e = self._towers(feat, hs, True)
         drive = self._spike_drive(soma_in, hs, feat, vT[self.soma_index])
         old = state[:, o2:self.n_core]
-        la = self.local.advance(x, old, old if in_place else torch.empty_like(old))
+        la = old
         if self.local_path:
+            la = self.local.advance(x, old, old if in_place else torch.empty_like(old))
             # the fitted soma read-out's local part rides in this sparse product (zero weights when not fitted)
             slots = self.soma_fit_slots if self.soma_fit else torch.zeros_like(self.soma_fit_slots)
             vT, soma, d_loc = self.local.readout_step(vT, la, in_place, slots)

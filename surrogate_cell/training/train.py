@@ -23,7 +23,7 @@ from .diversity import diversity
 from .evaluate import choose_spike_threshold
 from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv
 from .model import ModelConfig, Surrogate, count_parameters
-from .weights import load_weights_file
+from .weights import load_matching, load_weights_file, read_weights
 
 REGION_INDEX = {"soma": 0, "axon": 1, "basal": 2, "oblique": 3, "trunk": 4, "tuft": 5}
 
@@ -57,6 +57,8 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0  # 0: leave torch's default
     init_from: str | None = None  # weights (best.pt or checkpoint.pt of a run of the same model) to start from
+    # a warm start: every weight of this run or model file whose name and shape match (another input layout)
+    warm_start: str | None = None
     # exponential moving average of the weights (Polyak averaging; None: off). Validation, best.pt and the
     # exported model then use the average, which smooths the noise of small batches
     ema_decay: float | None = None
@@ -121,13 +123,16 @@ def voltage_normalisation(dataset, sims, max_sims: int = 20):
 
 def build_model(dataset, model_cfg: ModelConfig, v_mean, v_std) -> Surrogate:
     seg = dataset.segments
-    ch_seg, kind = dataset.channel_segment, dataset.channel_kind
-    exc, inh = ch_seg[kind == "exc"], ch_seg[kind == "inh"]
-    if not (np.all(kind[: len(exc)] == "exc") and np.all(kind[len(exc):] == "inh")):
-        raise SurrogateCellError("data set channels must list all excitatory channels before the inhibitory ones")
+    ch_seg, kind = dataset.channel_segment, np.asarray(dataset.channel_kind)
+    excitatory = np.isin(kind, ("ampa", "nmda"))
+    n_exc = int(excitatory.sum())
+    if not (excitatory[:n_exc].all() and not excitatory[n_exc:].any()):
+        raise SurrogateCellError("data set channels must list all excitatory channels (AMPA, NMDA) before the "
+                                 "inhibitory ones (GABA_A, GABA_B)")
+    exc, inh = ch_seg[:n_exc], ch_seg[n_exc:]
     groups = np.array([REGION_INDEX.get(str(r), 0) for r in seg.region])
     return Surrogate(model_cfg, seg.mid_um[exc], seg.mid_um[inh], groups, v_mean, v_std,
-                     local_rows=local_rows(seg, exc, inh))
+                     local_rows=local_rows(seg, exc, inh) if model_cfg.local_path else None)
 
 
 def local_rows(segments, exc_rows: np.ndarray, inh_rows: np.ndarray):
@@ -191,6 +196,10 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
     ckpt = out / "checkpoint.pt"
     if cfg.init_from is not None and not ckpt.exists():
         load_weights_file(model, cfg.init_from)
+    if cfg.warm_start is not None and not ckpt.exists():
+        copied, fresh = load_matching(model, read_weights(cfg.warm_start, "--warm-start"))
+        if progress:
+            print(f"warm start from {cfg.warm_start}: {len(copied)} tensors copied; new: {', '.join(fresh)}")
     if not spec_path.exists():
         out.mkdir(parents=True, exist_ok=True)
         spec_path.write_text(json.dumps(run_spec, indent=1))

@@ -27,6 +27,37 @@ def load_compatible(model: torch.nn.Module, weights: dict) -> None:
     model.load_state_dict(weights)
 
 
+def load_matching(model: torch.nn.Module, weights: dict) -> tuple[list, list]:
+    """Copy every tensor of ``weights`` whose name and shape ``model`` has (a warm start from a model of another
+    input layout or size); returns (names copied, names of ``model`` left as they were)."""
+    own = model.state_dict()
+    copied = [k for k, v in weights.items() if k in own and tuple(own[k].shape) == tuple(v.shape)]
+    with torch.no_grad():
+        for k in copied:
+            own[k].copy_(weights[k])
+    return copied, sorted(set(own) - set(copied))
+
+
+def read_weights(path, flag: str) -> dict:
+    """The weights in a run's ``best.pt`` / ``checkpoint.pt`` or in an exported model file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SurrogateCellError(f"{flag} {path}: no such file; give a run's best.pt or checkpoint.pt, or a model")
+    try:  # an exported model (TorchScript)
+        return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
+    except Exception:  # a run's weights (a pickle)
+        pass
+    try:
+        saved = torch.load(path, weights_only=False)
+    except Exception as exc:
+        raise SurrogateCellError(f"{flag} {path} is neither a run's weights nor an exported model "
+                                 f"({type(exc).__name__})") from None
+    weights = saved.get("model", saved) if isinstance(saved, dict) else None
+    if not isinstance(weights, dict):
+        raise SurrogateCellError(f"{flag} {path} holds no weights; give a run's best.pt or checkpoint.pt")
+    return weights
+
+
 def load_weights_file(model: torch.nn.Module, path) -> None:
     """Start from the weights of another run of the same model (fine-tuning)."""
     path = Path(path)

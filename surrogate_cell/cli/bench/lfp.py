@@ -32,7 +32,8 @@ from ...errors import NetworkError
 from ...lfp import Placement, laminar_probe
 from ...model import default_model_path, load
 from .fresh import in_fresh_process
-from .network import NetworkSpec, build_surrogate_network, check_model, draw_network, input_times, parse_cell_sizes
+from .network import (NetworkSpec, build_surrogate_network, check_model, draw_network, input_times, parse_cell_sizes,
+                      synapse_sites)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
     model = load(model_path)
-    net = draw_network(spec, model.channel_kind, n_cells)
+    net = draw_network(spec, synapse_sites(model.segments)[1], n_cells)
     runner = get_runner(RunnerConfig(torch_threads=threads))
     # inputs through NEURON's queue, as in a network built from NEURON spike sources
     cells, stims = build_surrogate_network(h, model, spec, net, n_cells, input_times(spec, net["inputs"], sim_ms),
@@ -106,19 +107,10 @@ def run_once(spec: NetworkSpec, model_path: str, n_cells: int, sim_ms: float, lf
 
 def untrained_default_model(path) -> str:
     """Export an untrained surrogate of the default architecture (``ModelConfig()``) on the synthetic HayCell."""
-    from ...training.export import export_model  # heavy (torch): only when training code runs
-    from ...training.model import ModelConfig, Surrogate  # heavy (torch): only when training code runs
-    from ...training.train import REGION_INDEX  # heavy (torch): only when training code runs
+    from ...training.export import export_untrained  # heavy (torch): only when training code runs
+    from ...training.model import ModelConfig  # heavy (torch): only when training code runs
 
-    seg = HayCell().segments
-    dend = np.flatnonzero(np.isin(seg.region, ["basal", "oblique", "trunk", "tuft"]))
-    groups = np.array([REGION_INDEX[str(r)] for r in seg.region])
-    cfg = ModelConfig()
-    module = Surrogate(cfg, seg.mid_um[dend], seg.mid_um[dend], groups, np.full(len(seg), -70.0),
-                       np.full(len(seg), 5.0))
-    return str(export_model(module, path, segments=seg, channel_segment=np.concatenate([dend, dend]),
-                            channel_kind=np.array(["exc"] * len(dend) + ["inh"] * len(dend)), arch=cfg.arch,
-                            config=cfg.to_dict()))
+    return str(export_untrained(path, HayCell().segments, ModelConfig()))
 
 
 def bench_lfp(model_path: str, cells=(100, 1000), *, sim_ms: float = 100.0, repeats: int = 2,

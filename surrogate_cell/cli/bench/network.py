@@ -73,18 +73,29 @@ class NetworkSpec:
     seed: int = 0
 
 
-def draw_network(spec: NetworkSpec, channel_kind: np.ndarray, n_cells: int | None = None) -> dict:
+#: Regions of the segments the benchmark network puts its synapses on.
+SITE_REGIONS = ("basal", "oblique", "trunk", "tuft")
+
+
+def synapse_sites(segments) -> tuple[np.ndarray, np.ndarray]:
+    """(segment row, kind) of the benchmark's synapse sites: an excitatory (``'exc'``, the project's
+    AMPA+NMDA) and an inhibitory (``'inh'``, GABA_A) one on every dendritic segment, in that order."""
+    rows = np.flatnonzero(np.isin(segments.region, SITE_REGIONS))
+    return np.concatenate([rows, rows]), np.array(["exc"] * len(rows) + ["inh"] * len(rows))
+
+
+def draw_network(spec: NetworkSpec, site_kind: np.ndarray, n_cells: int | None = None) -> dict:
     """The connections of the first ``n_cells`` cells (all by default), drawn from ``spec.seed``.
 
     Returns
     -------
     dict
-        ``inputs``: (cell, channel, is_inh) per background input; ``recurrent``:
-        (pre, post, channel, delay_ms) per connection, pre < n_cells only.
+        ``inputs``: (cell, site, is_inh) per background input; ``recurrent``:
+        (pre, post, site, delay_ms) per connection, pre < n_cells only (sites of :func:`synapse_sites`).
     """
     rng = np.random.default_rng(spec.seed)
-    exc = np.flatnonzero(channel_kind == "exc")
-    inh = np.flatnonzero(channel_kind == "inh")
+    exc = np.flatnonzero(site_kind == "exc")
+    inh = np.flatnonzero(site_kind == "inh")
     n_inh = int(round(spec.inh_fraction * spec.inputs_per_cell))
     n_exc = spec.inputs_per_cell - n_inh
     k = min(spec.recurrent_per_cell, spec.cells - 1)
@@ -151,7 +162,7 @@ def run_form(form: str, spec: NetworkSpec, model_path: str, n_cells: int, sim_ms
     h = import_neuron_quietly()
     h.load_file("stdrun.hoc")
     model = load(model_path)
-    net = draw_network(spec, model.channel_kind, n_cells)
+    net = draw_network(spec, synapse_sites(model.segments)[1], n_cells)
     times = input_times(spec, net["inputs"], max(sim_ms, inputs_ms or 0.0))
     spikes, ids = h.Vector(), h.Vector()
     if form.startswith("detailed"):
@@ -320,14 +331,15 @@ def build_detailed_network(h, model, spec, net, n_cells: int, times, spikes, ids
     must stay referenced for the run).
     """
     seg = model.segments
+    rows, kinds = synapse_sites(seg)
     cells = [HayCell() for _ in range(n_cells)]
     syns, keep = {}, []
 
-    def synapse(cell, channel):
-        key = (cell, channel)
+    def synapse(cell, site):
+        key = (cell, site)
         if key not in syns:
-            row = model.channel_segment[channel]
-            mech = h.sc_AMPANMDA if model.channel_kind[channel] == "exc" else h.sc_GABAA
+            row = rows[site]
+            mech = h.sc_AMPANMDA if kinds[site] == "exc" else h.sc_GABAA
             syns[key] = mech(cells[cell].section(str(seg.section[row]))(float(seg.x[row])))
         return syns[key]
 
@@ -359,15 +371,15 @@ def build_surrogate_network(h, model, spec, net, n_cells: int, times, *, played:
     from ...neuron import SurrogateCell, connect, play_spikes  # NEURON: only where a simulation is built
 
     seg = model.segments
+    rows, kinds = synapse_sites(seg)
     cells = [SurrogateCell(model, gid=i) for i in range(n_cells)]
     targets = {}
 
-    def target(cell, channel):
-        key = (cell, channel)
+    def target(cell, site):
+        key = (cell, site)
         if key not in targets:
-            row = model.channel_segment[channel]
-            targets[key] = cells[cell].synapse(str(seg.section[row]), float(seg.x[row]),
-                                               str(model.channel_kind[channel]))
+            row = rows[site]
+            targets[key] = cells[cell].synapse(str(seg.section[row]), float(seg.x[row]), str(kinds[site]))
         return targets[key]
 
     scheduled = []
