@@ -23,9 +23,9 @@ def test_netpyne_column_example_runs(probe_path, tmp_path):
         assert (out / name).stat().st_size > 0, name
     report = json.loads((out / "fidelity.json").read_text())
     assert report["L5"]["cells"] == 2 and report["FS"]["cells"] == 1
-    assert len(report["lfp"]["per_electrode_r"]) == 5
+    assert len(report["lfp"]["per_electrode_r"]) == 6
     det, sur = np.load(out / "detailed.npz"), np.load(out / "surrogate.npz")
-    assert det["lfp"].shape == sur["lfp"].shape == (60, 5)
+    assert det["lfp"].shape == sur["lfp"].shape == (60, 6)
     assert det["V_soma/cell_0"].shape == sur["V_soma/cell_0"].shape == det["t"].shape
     assert len(sur["spkt"]) > 0
 

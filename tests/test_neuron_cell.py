@@ -380,3 +380,29 @@ def test_synapses_outside_the_training_data_warn(fresh_runner, hay_segments, tmp
         cell.synapse("dend[2]", 0.5, {"mod": "ExpSyn", "tau": 3.0, "e": 0.0})  # a jump counts as a fast rise
     with pytest.warns(SynapseRangeWarning, match=r"ampa peak conductance 50 nS per event \(trained 0.1–4 nS\)"):
         connect(h.NetStim(), fast, weight=0.05, delay=1.0)
+
+
+def test_somatic_and_axonal_synapses_move_the_soma(fresh_runner):
+    """The packaged model in plain NEURON: basket-cell-like GABA_A on the soma hyperpolarises it, AMPA on the
+    axon initial segment depolarises it, against the same cell without them."""
+    import surrogate_cell
+    from surrogate_cell.neuron import SurrogateCell, connect
+
+    h = _h()
+    model = surrogate_cell.load()
+    cells = [SurrogateCell(model) for _ in range(3)]
+    keep = []
+
+    def drive(cell, section, mech, weight, interval_ms):
+        ns = h.NetStim()
+        ns.start, ns.number, ns.interval, ns.noise = 5.0, 1e9, interval_ms, 0.0
+        keep.extend([ns, connect(ns, cell.synapse(section, 0.5, mech), weight=weight, delay=0.0)])
+
+    drive(cells[1], "soma", {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 8.0, "e": -80.0}, 0.002, 5.0)  # 2 nS, 200 Hz
+    drive(cells[2], "axon[0]", {"mod": "Exp2Syn", "tau1": 0.2, "tau2": 3.0, "e": 0.0}, 0.002, 10.0)  # 2 nS, 100 Hz
+    somas = [c.record("soma", 0.5) for c in cells]
+    h.finitialize(-70.0)
+    h.continuerun(200.0)
+    rest, inhibited, excited = (float(np.mean(r.v[100:])) for r in somas)
+    assert inhibited < rest - 0.5, (rest, inhibited)
+    assert excited > rest + 0.5, (rest, excited)

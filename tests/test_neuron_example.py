@@ -33,7 +33,7 @@ def test_example_without_a_model_says_so(tmp_path):
 
 
 @pytest.mark.bench
-def test_bench_network_json(probe_path):
+def test_bench_network_json(probe_path, tmp_path):
     proc = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "60", "--detailed-ms", "5",
                    "--detailed-cells", "1", "--inputs", "20", "--recurrent", "1", "--threads", "1", "--json",
                    timeout=300)
@@ -53,6 +53,19 @@ def test_bench_network_json(probe_path):
     assert forms["surrogate_cpu_played"]["played_events"] > 0 and forms["surrogate_cpu"]["played_events"] == 0
     assert forms["surrogate_cpu"]["spikes"] > 0  # the probe model fires on every excitatory event
     assert fig["results"][0]["surrogate_spikes_agree"] is True
+    # against itself as the baseline: every surrogate form's cost ratio is printed, and equals 1 on the same figures
+    base = tmp_path / "base.json"
+    base.write_text(proc.stdout)
+    from surrogate_cell.cli.bench.network import against_baseline
+
+    same = against_baseline(fig, fig)["2"]
+    assert set(same) == {"surrogate_cpu", "surrogate_cpu_played"} and same["surrogate_cpu"]["ratio"] == 1.0
+    text = run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--ms", "20", "--inputs", "5",
+                   "--recurrent", "1", "--forms", "surrogate_cpu", "--baseline", base, timeout=300)
+    assert text.returncode == 0, text.stderr
+    assert "surrogate_cpu cost against" in text.stdout and "ms per sim-ms; model part" in text.stdout
+    assert_one_error_line(run_cli("bench", "network", "--model", probe_path, "--cells", "2", "--forms",
+                                  "surrogate_cpu", "--baseline", base.parent / "missing.json"), "--baseline")
 
 
 @pytest.mark.bench

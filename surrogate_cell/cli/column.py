@@ -140,7 +140,7 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
                                 "sec": "soma", "loc": 0.5, "weight": 0.01, "delay": 1.5, "synMech": "exc"}
     net.connParams["FS->L5"] = {"preConds": {"pop": "FS"}, "postConds": {"pop": "L5"},
                                 "probability": min(0.8, 8.0 / cc.fs_cells),
-                                "sec": "soma", "synsPerConn": 5, "weight": w_fs, "delay": 1.5,
+                                "sec": "somatic", "synsPerConn": 5, "weight": w_fs, "delay": 1.5,
                                 "synMech": "I"}
     cfg = specs.SimConfig()
     cfg.duration, cfg.dt, cfg.recordStep = float(round(cc.duration_ms)), 0.025, cc.record_step_ms

@@ -76,7 +76,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from ..errors import DataError
-from ..synapses import RECEPTORS, REVERSAL_MV
+from ..synapses import RECEPTORS, REVERSAL_MV, ConductanceBins, Kinetics
 
 #: Regimes, in the order their probabilities are listed.
 REGIMES = ("background", "oscillatory", "synchronous", "strong", "silence", "network")
@@ -479,8 +479,6 @@ def conductance_bins(inputs: SimInputs, sim_ms: int, n_segments: int, bin_ms: fl
     -------
     ndarray of float32, shape (sim_ms / bin_ms, 4 · n_segments)
     """
-    from ..synapses import ConductanceBins, Kinetics
-
     S = int(n_segments)
     n_bins = int(round(sim_ms / bin_ms))
     t = np.asarray(inputs.time_ms, dtype=np.float64)

@@ -11,10 +11,13 @@ import torch
 
 from .. import __version__
 from ..cells.segments import SegmentTable
+from ..data.cellspec import input_channels
+from ..data.inputs import GeneratorConfig, kinetics_bounds
 from ..model import (METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, metadata_digest, validate_metadata,
                      weights_digest)
-from .model import ModelConfig
-from .train import build_model
+from ..synapses import trained_ranges
+from .model import ModelConfig, Surrogate
+from .train import REGION_INDEX, build_model
 from .weights import load_compatible
 
 
@@ -82,12 +85,6 @@ def export_untrained(path, segments: SegmentTable, config: ModelConfig | None = 
                      v_mean_mV: float = -70.0, v_std_mV: float = 5.0, trained_inputs: dict | None = None) -> Path:
     """Export an untrained :class:`~surrogate_cell.training.model.Surrogate` of ``segments`` (for benchmarks
     and tests: the real module, random weights). ``trained_inputs`` defaults to the default generator's ranges."""
-    from ..data.cellspec import input_channels
-    from ..data.inputs import GeneratorConfig, kinetics_bounds
-    from ..synapses import trained_ranges
-    from .model import Surrogate
-    from .train import REGION_INDEX
-
     config = config or ModelConfig()
     channels = input_channels(len(segments))
     excitatory = np.isin(channels.kind, ("ampa", "nmda"))

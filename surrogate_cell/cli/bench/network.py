@@ -41,6 +41,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -430,6 +431,9 @@ def register_bench(sub, formatter) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--busy", type=int, default=0, metavar="N",
                    help="also run every form beside N processes that keep a core busy each, and print the slowdowns")
+    p.add_argument("--baseline", metavar="FILE.json",
+                   help="a --json output of an earlier run (another model or version): print each surrogate form's "
+                        "cost per simulated ms against it, network size by network size")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=_run)
 
@@ -446,9 +450,12 @@ def _run(args) -> int:
     forms = [f.strip() for f in args.forms.split(",") if f.strip()]
     spec = NetworkSpec(cells=1, inputs_per_cell=args.inputs, recurrent_per_cell=args.recurrent, seed=args.seed)
     progress = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    baseline = read_baseline(args.baseline) if args.baseline else None
     fig = bench_network(model_path, cells, sim_ms=args.ms, detailed_ms=args.detailed_ms,
                         detailed_cells=args.detailed_cells, spec=spec, threads=args.threads, forms=forms,
                         busy=args.busy, progress=progress)
+    if baseline is not None:
+        fig["against_baseline"] = against_baseline(fig, baseline)
     if args.json:
         print(json.dumps(fig))
         return 0
@@ -474,7 +481,37 @@ def _run(args) -> int:
         if "surrogate_spikes_agree" in row:
             print(f"  surrogate spikes with NEURON-delivered and with played inputs: "
                   f"{'identical' if row['surrogate_spikes_agree'] else 'DIFFERENT'}")
+        for form, v in fig.get("against_baseline", {}).get(str(row["cells"]), {}).items():
+            print(f"  {form} cost against {args.baseline}: {v['ratio']:.3g}x ({v['ms_per_sim_ms']:.2f} against "
+                  f"{v['baseline_ms_per_sim_ms']:.2f} ms per sim-ms; model part {v['model_ratio']:.3g}x)")
     return 0
+
+
+def read_baseline(path) -> dict:
+    """The figures of an earlier ``bench network --json`` run."""
+    try:
+        fig = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise NetworkError(f"--baseline {path}: not a readable bench network --json output ({exc})") from None
+    if fig.get("benchmark") != "network" or not isinstance(fig.get("results"), list):
+        raise NetworkError(f"--baseline {path} is not the --json output of surrogate-cell bench network")
+    return fig
+
+
+def against_baseline(fig: dict, baseline: dict) -> dict:
+    """Per network size and surrogate form: this run's cost per simulated ms over the baseline's."""
+    old = {(row["cells"], form): f for row in baseline["results"] for form, f in row["forms"].items()}
+    out: dict = {}
+    for row in fig["results"]:
+        for form, f in row["forms"].items():
+            b = old.get((row["cells"], form))
+            if not form.startswith("surrogate") or b is None or "skipped" in f or "skipped" in b:
+                continue
+            out.setdefault(str(row["cells"]), {})[form] = {
+                "ms_per_sim_ms": f["ms_per_sim_ms"], "baseline_ms_per_sim_ms": b["ms_per_sim_ms"],
+                "ratio": f["ms_per_sim_ms"] / b["ms_per_sim_ms"],
+                "model_ratio": f["model_ms_per_sim_ms"] / b["model_ms_per_sim_ms"]}
+    return out
 
 
 def check_model(model_path: str) -> None:
