@@ -260,6 +260,18 @@ def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe
             declare_synapse("MysterySyn", "ampa", tau_rise=0.2, tau_decay="tau", e=0.0, nS_per_weight=1000.0)
             mystery(netParams, cfg)
         case("declared synMech", declared)
+
+        import warnings
+        netParams, cfg = column(sys.argv[1], n_pyr=2, n_int=1)
+        netParams.synMechParams["shifted"] = {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 8.0, "e": -60.0}
+        conn(sec="somatic", synMech="shifted")(netParams, cfg)
+        scn.swap(netParams, "L5PC", sys.argv[2])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sim.create(netParams, cfg)
+        out["out of range"] = sorted({str(w.message) for w in caught
+                                      if type(w.message).__name__ == "SynapseRangeWarning"})
+        sim.clearAll()
         case("another morphology", swap_model=sys.argv[3], create=False)
 
         def short(netParams, cfg):
@@ -283,6 +295,8 @@ def test_bad_input_is_an_error_before_the_run(rule_json, probe_path, other_probe
         print(f"{name}: {value}")
     for name in ("soma synapse", "axon synapse", "declared synMech"):
         assert res[name] == "no error", name
+    assert len(res["out of range"]) == 1 and "synapse 'shifted': gaba_a reversal -60 mV (trained -80 mV)" in \
+        res["out of range"][0]
 
     def err(name, cls, *fragments):
         assert res[name] != "no error", name

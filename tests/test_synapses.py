@@ -73,15 +73,18 @@ def _bins_from_states(A, B, kinetics: Kinetics, scale_nS: float):
     ("ExpSyn", {"tau": 2.0, "e": 0.0}, [(None, "g")]),
     ("sc_AMPANMDA", {"tau_r_NMDA": 3.0, "gmax_NMDA": 0.0005}, [("A_AMPA", "B_AMPA"), ("A_NMDA", "B_NMDA")]),
     ("sc_GABAA", {"tau_d": 11.0}, [("A", "B")]),
+    ("sc_NMDA", {"tau1": 4.0, "tau2": 90.0}, [("A", "B")]),
 ])
 def test_bin_means_equal_neurons_conductance(mod, params, states):
     rng = np.random.default_rng(3)
-    weight = 0.0007 if mod in ("Exp2Syn", "ExpSyn") else 1.5  # µS for NEURON's, multiples of gmax for ours
+    in_uS = mod in ("Exp2Syn", "ExpSyn", "sc_NMDA")  # weights in µS; the project's other mods: multiples of gmax
+    weight = 0.0007 if in_uS else 1.5
     times = np.sort(rng.integers(0, 50 * 64, 40)) * DT  # on the dt grid, several in one bin, some on bin edges
     times = np.concatenate([times, [10.0, 10.0, 31.0]])
     components = kinetics_of({"mod": mod, **params})
     assert [c.receptor for c in components] == {"Exp2Syn": [components[0].receptor], "ExpSyn": ["ampa"],
-                                                "sc_AMPANMDA": ["ampa", "nmda"], "sc_GABAA": ["gaba_a"]}[mod]
+                                                "sc_AMPANMDA": ["ampa", "nmda"], "sc_GABAA": ["gaba_a"],
+                                                "sc_NMDA": ["nmda"]}[mod]
     # ExpSyn's one state: read it as a decay state with no rise
     neuron_states = _neuron_run(mod, {"mod": mod, **params}, [(s[0] or s[1], s[1]) for s in states],
                                 [(t, weight) for t in times])
@@ -99,8 +102,8 @@ def test_bin_means_equal_neurons_conductance(mod, params, states):
     for j, (comp, (A, B)) in enumerate(zip(components, neuron_states)):
         if comp.tau_rise_ms == 0:
             A = np.zeros_like(B)  # ExpSyn: g itself is the decaying state
-        # NEURON's Exp2Syn / ExpSyn states are in µS; the project's mods multiply theirs by gmax (µS)
-        per_unit_nS = 1000.0 if mod in ("Exp2Syn", "ExpSyn") else comp.nS_per_weight
+        # Exp2Syn's, ExpSyn's and sc_NMDA's states are in µS; the project's other mods multiply theirs by gmax (µS)
+        per_unit_nS = 1000.0 if in_uS else comp.nS_per_weight
         means, at_ms = _bins_from_states(A, B, comp, per_unit_nS)
         scale = np.abs(means).max()
         assert scale > 0
