@@ -33,6 +33,12 @@ def test_evaluate_default_model_json(tiny_data, tmp_path):
     r, rms = np.array(figures["lfp_r_per_contact"]), np.array(figures["lfp_rms_ratio"])
     assert r.shape == rms.shape == (8,) and np.all(np.abs(r) <= 1.0) and np.all(rms > 0)
     assert figures["lfp_r_min"] == pytest.approx(r.min())
+    # several files of one cell are one held-out set: the same file twice doubles the simulations
+    twice = run_cli("evaluate", "--model", _default(), "--data", tiny_data, tiny_data, "--json")
+    assert twice.returncode == 0, twice.stderr
+    doubled = json.loads(twice.stdout)
+    assert doubled["bootstrap"]["n_simulations"] == 2 * figures["bootstrap"]["n_simulations"]
+    assert doubled["rate_error"] == pytest.approx(figures["rate_error"])
 
 
 def test_lfp_fidelity_of_the_truth_itself(tiny_data):

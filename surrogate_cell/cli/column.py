@@ -55,7 +55,7 @@ class ColumnConfig:
     synapses: str = "exp2syn"  # a key of SYNAPSE_SETS
     exc_peak_nS: float | None = None  # peak AMPA conductance of a background or L5 → L5 event (None: exc_peak)
     inh_peak_nS: float = 1.0  # of a background inhibitory event
-    fs_to_l5_peak_nS: float = 1.0  # of a basket-cell event on the soma (5 synapses per connection)
+    fs_to_l5_peak_nS: float = 0.5  # of a basket-cell event on the soma (2 synapses per connection)
     bkg_exc_rate_hz: float = 6.0  # rate of each background source
     bkg_inh_rate_hz: float = 8.0
     bkg_sources: int = 2000  # size of each background NetStim population (sources are shared between cells)
@@ -140,7 +140,7 @@ def column_spec(rule: str | Path, cc: ColumnConfig):
                                 "sec": "soma", "loc": 0.5, "weight": 0.01, "delay": 1.5, "synMech": "exc"}
     net.connParams["FS->L5"] = {"preConds": {"pop": "FS"}, "postConds": {"pop": "L5"},
                                 "probability": min(0.8, 8.0 / cc.fs_cells),
-                                "sec": "somatic", "synsPerConn": 5, "weight": w_fs, "delay": 1.5,
+                                "sec": "somatic", "synsPerConn": 2, "weight": w_fs, "delay": 1.5,
                                 "synMech": "I"}
     cfg = specs.SimConfig()
     cfg.duration, cfg.dt, cfg.recordStep = float(round(cc.duration_ms)), 0.025, cc.record_step_ms

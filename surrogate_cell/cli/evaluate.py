@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..data import Dataset
+from ..data import Dataset, DatasetUnion
 from ..errors import SurrogateCellError
 from ..model import load
 from ..plots.models import plot_evaluation, plot_region_swarm
@@ -32,6 +32,7 @@ examples:
   surrogate-cell evaluate --model runs/mmoe/model.pt --data heldout.h5 --json
   surrogate-cell evaluate --model runs/mmoe/model.pt --data heldout.h5 --plot figs/
   surrogate-cell evaluate --model runs/mmoe/model.pt --data heldout.h5 --lfp --json
+  surrogate-cell evaluate --model runs/mmoe/model.pt --data heldout.h5 heldout_strong.h5 --json
   surrogate-cell evaluate --model hay.pt --data hay_heldout.h5 --lfp --morphology cell1.asc
 """
 
@@ -40,7 +41,8 @@ def register(sub, formatter):
     p = sub.add_parser("evaluate", help="free-running evaluation of a model on held-out data",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
     p.add_argument("--model", required=True, metavar="FILE.pt")
-    p.add_argument("--data", required=True, metavar="FILE.h5", help="held-out data (seeds never used in training)")
+    p.add_argument("--data", required=True, nargs="+", metavar="FILE.h5",
+                   help="held-out data (seeds never used in training); several files of one cell are one set")
     p.add_argument("--max-ms", type=int, default=None, help="evaluate only the first ms of each simulation")
     p.add_argument("--plot", metavar="DIR", help="write heat map and region plots here")
     p.add_argument("--lfp", action="store_true",
@@ -61,7 +63,8 @@ def run(args) -> int:
     if args.bootstrap < 0:
         raise SurrogateCellError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     model = load(args.model)
-    dataset = Dataset(args.data)
+    sets = [Dataset(path) for path in args.data]
+    dataset = sets[0] if len(sets) == 1 else DatasetUnion(sets)
     result = evaluate(model, dataset, max_ms=args.max_ms, n_boot=args.bootstrap)
     if result["simulated_s"] < MIN_HELDOUT_S:
         print(f"note: {result['simulated_s']:g} s of held-out data in {dataset.n_sims} simulations; figures on "
