@@ -154,7 +154,7 @@ def test_iter_windows_streams_the_grid_and_balances_spikes(fake):
     with Dataset(path) as ds:
         seen = []
         for batch in ds.iter_windows(100, batch_size=4, seed=1):
-            assert batch.inputs.shape[1:] == (100, 8) and batch.voltage.shape[1:] == (100, 6)
+            assert batch.inputs.shape[1:] == (100, N_CH) and batch.voltage.shape[1:] == (100, 6)
             assert batch.spikes.shape[1] == 100
             for j in range(len(batch.sim)):
                 inputs, volt, spikes = ds.window(batch.sim[j], batch.start_ms[j], 100)

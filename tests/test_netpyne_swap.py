@@ -322,6 +322,8 @@ def test_mpi_two_ranks_equal_one(rule_json, probe_path):
     """mpiexec -n 2 gives the same spikes, surrogate traces and LFP as one process."""
     code = MPI_PRELUDE + S("""
         netParams, cfg = column(sys.argv[1], n_pyr=4, n_int=3, duration=80)
+        # brief pulses: the probe's net input falls between events, so it fires on many of them
+        netParams.synMechParams["AMPANMDA"] = {"mod": "ExpSyn", "tau": 0.3, "e": 0.0}
         scn.swap(netParams, "L5PC", sys.argv[2])
         cfg.recordTraces["V_L5"] = {"sec": "apic_20", "loc": 0.5, "var": "v", "conds": {"pop": "L5"}}
         cfg.recordLFP = [[50, 900, 20], [50, 1000, 20], [-60, 600, 0]]
@@ -382,6 +384,8 @@ def test_played_netstims_under_mpi(rule_json, probe_path):
     code = MPI_PRELUDE + S("""
         from surrogate_cell.netpyne import SwapConfig
         netParams, cfg = column(sys.argv[1], n_pyr=4, n_int=3, duration=80)
+        # brief pulses: the probe's net input falls between events, so it fires on many of them
+        netParams.synMechParams["AMPANMDA"] = {"mod": "ExpSyn", "tau": 0.3, "e": 0.0}
         scn.swap(netParams, "L5PC", sys.argv[2], config=SwapConfig(play_netstims=sys.argv[3] == "played"))
         sim.createSimulateAnalyze(netParams, cfg)
         if sim.rank == 0:

@@ -57,4 +57,5 @@ def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):
     np.testing.assert_allclose(tuft.v[1:], v_free[0], atol=1e-3)
     expected = upward_crossings(p_free[0], model.spike_probability, rest_output(model)[1])
     assert len(expected) > 0, "the replayed simulation should make the model fire"
-    np.testing.assert_allclose(cell.spike_times, expected, atol=1e-6)
+    # the runner's conductance is float64, the data set's float32: crossing times agree to about 1e-5 ms
+    np.testing.assert_allclose(cell.spike_times, expected, atol=1e-4)

@@ -27,7 +27,7 @@ def _inputs(model, n_inputs: int, seed: int):
         row = model.channel_segment[ch]
         kind = "exc" if model.channel_kind[ch] in ("ampa", "nmda") else "inh"
         times = poisson_times(40.0 if kind == "exc" else 20.0, 300.0, np.random.default_rng((seed, j)))
-        out.append((str(seg.section[row]), float(seg.x[row]), kind, times, 1.5 if kind == "exc" else 1.0,
+        out.append((str(seg.section[row]), float(seg.x[row]), kind, times, 3.0 if kind == "exc" else 1.0,
                     float(rng.uniform(0.1, 3.0))))
     return out
 
@@ -59,11 +59,11 @@ def _run(model_path, inputs, played: bool):
 
 
 def test_played_trains_equal_neuron_events(fresh_runner):
-    """The packaged model, 120 Poisson inputs: same spikes and voltages whichever way the events come."""
+    """The packaged model, 200 Poisson inputs: same spikes and voltages whichever way the events come."""
     from surrogate_cell.model import default_model_path, load
 
     path = default_model_path()
-    inputs = _inputs(load(path), 120, seed=3)
+    inputs = _inputs(load(path), 200, seed=3)
     n_events = sum(int(np.count_nonzero(times + d < 300.0)) for _, _, _, times, _, d in inputs)  # bins 0..299
     v_neuron, spikes_neuron, s_neuron = _run(path, inputs, played=False)
     v_played, spikes_played, s_played = _run(path, inputs, played=True)

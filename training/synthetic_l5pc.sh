@@ -25,7 +25,7 @@ git -C "$REPO" show d26beb4:surrogate_cell/default_model/l5pc_synthetic.pt > pre
 $SC train --data train.h5 --arch mh --groups 8 --hidden 128 --expert-dim 32 --tower-hidden 0 \
     --warm-start previous.pt --soma-loss-weight 1 --soma-subthreshold-loss-weight 1 --lr 1.5e-3 \
     --minutes 55 --steps 100000 --threads 2 --out run
-# stage 2: with the perisomatic set (the order of --data sets the validation split); STAGE2_PLACEHOLDER
+# stage 2: with the perisomatic set (the order of --data sets the validation split); stopped early at 900 steps, 9.0 min
 $SC train --data train.h5 perisomatic.h5 --arch mh --groups 8 --hidden 128 --expert-dim 32 --tower-hidden 0 \
     --init-from run/best.pt --soma-loss-weight 1 --soma-subthreshold-loss-weight 1 --lr 7e-4 \
     --minutes 22 --steps 100000 --threads 2 --out run2
