@@ -208,6 +208,17 @@ def kinetics_of(params: dict, name: str = "") -> list[Kinetics]:
     return _MODELS[mod](params)
 
 
+def decay_over(span_ms, tau_ms) -> tuple[np.ndarray, np.ndarray]:
+    """What is left of a unit exponential state after ``span_ms``, exp(−span/τ), and its integral over that span,
+    ∫₀^span exp(−t/τ) dt (ms), elementwise; τ = 0 (the rise state of a jump, ``ExpSyn``) gives 0 and 0."""
+    tau = np.asarray(tau_ms, dtype=np.float64)
+    span = np.asarray(span_ms, dtype=np.float64)
+    safe = np.where(tau > 0, tau, 1.0)
+    left = np.where(tau > 0, np.exp(-span / safe), 0.0)
+    integral = np.where(tau > 0, safe * -np.expm1(-span / safe), 0.0)
+    return left, integral
+
+
 class ConductanceBins:
     """Exact 1 ms bin means of the conductance of groups of synapses, stepped bin by bin.
 
@@ -230,18 +241,12 @@ class ConductanceBins:
         td = np.array([k.tau_decay_ms for k in kinetics], dtype=np.float64)
         self.scale = np.array([k.nS_per_weight * k.factor for k in kinetics], dtype=np.float64)
         self._tau = np.stack([td, tr])  # (2, groups): decay, rise
-        with np.errstate(divide="ignore"):
-            self._keep = np.where(self._tau > 0, np.exp(-self.bin_ms / np.where(self._tau > 0, self._tau, 1.0)), 0.0)
+        self._keep, self._area = decay_over(self.bin_ms, self._tau)  # per unit state over a whole bin
         self._sign = np.array([[1.0], [-1.0]])  # g = decay state - rise state
         self.state = np.zeros((2, len(kinetics)))
 
     def reset(self) -> None:
         self.state[:] = 0.0
-
-    def _integral(self, amount: np.ndarray, span: np.ndarray, tau: np.ndarray) -> np.ndarray:
-        """∫_0^span amount · exp(−t/τ) dt, elementwise, with τ = 0 (a jump's rise) giving 0."""
-        safe = np.where(tau > 0, tau, 1.0)
-        return np.where(tau > 0, amount * safe * -np.expm1(-span / safe), 0.0)
 
     def step(self, groups=None, weights=None, offsets_ms=None) -> np.ndarray:
         """Advance one bin; its mean conductance per group (nS).
@@ -255,17 +260,16 @@ class ConductanceBins:
         offsets_ms : array of float, optional
             Their times from the bin's start, in [0, bin_ms].
         """
-        area = (self._integral(self.state, self.bin_ms, self._tau) * self._sign).sum(0)
+        area = (self.state * self._area * self._sign).sum(0)
         self.state *= self._keep
         if groups is not None and len(groups):
             g = np.asarray(groups, dtype=np.int64)
             amount = self.scale[g] * np.asarray(weights, dtype=np.float64)
             rest = self.bin_ms - np.clip(np.asarray(offsets_ms, dtype=np.float64), 0.0, self.bin_ms)
             for row in (0, 1):
-                tau = self._tau[row, g]
-                np.add.at(area, g, self._sign[row, 0] * self._integral(amount, rest, tau))
-                safe = np.where(tau > 0, tau, 1.0)
-                np.add.at(self.state[row], g, np.where(tau > 0, amount * np.exp(-rest / safe), 0.0))
+                left, integral = decay_over(rest, self._tau[row, g])
+                np.add.at(area, g, self._sign[row, 0] * amount * integral)
+                np.add.at(self.state[row], g, amount * left)
         return area / self.bin_ms
 
     @property

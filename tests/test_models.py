@@ -44,6 +44,13 @@ def _model(cell, arch, tower_hidden=4, **kw):
     return model, dend
 
 
+def _export(model, dend, cell, path, arch="mh"):
+    """Export a model of :func:`_model` (an AMPA and a GABA_A channel per dendritic segment)."""
+    kinds = np.array(["ampa"] * len(dend) + ["gaba_a"] * len(dend))
+    return export_model(model, path, segments=cell.segments, channel_segment=np.concatenate([dend, dend]),
+                        channel_kind=kinds, arch=arch, trained_inputs=WIDE_RANGES)
+
+
 def _spiking(model, x):
     """Put the spike threshold at the 97th percentile of the drive, so that the model fires now and then."""
     with torch.no_grad():
@@ -180,10 +187,7 @@ def test_diversity_metrics():
 @pytest.mark.parametrize("arch", ARCHS)
 def test_export_loads_without_training_code(cell, arch, tmp_path):
     model, dend = _model(cell, arch)
-    kinds = np.array(["ampa"] * len(dend) + ["gaba_a"] * len(dend))
-    path = export_model(model, tmp_path / "m.pt", segments=cell.segments,
-                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch=arch,
-                        trained_inputs=WIDE_RANGES)
+    path = _export(model, dend, cell, tmp_path / "m.pt", arch)
     code = ("import torch, sys\nm = torch.jit.load(sys.argv[1])\ns = m.init_state(2)\n"
             "v, p, s = m.step(torch.zeros(2, %d), s)\nassert 'surrogate_cell.training' not in sys.modules\n"
             "print(tuple(v.shape), tuple(p.shape))" % (2 * len(dend)))
@@ -222,10 +226,7 @@ def _rewrite_metadata(good, out, reseal=False, **changes):
 def test_metadata_integrity(cell, tmp_path):
     """The metadata are covered by a digest and every entry is checked at load."""
     model, dend = _model(cell, "mh")
-    kinds = np.array(["ampa"] * len(dend) + ["gaba_a"] * len(dend))
-    good = export_model(model, tmp_path / "good.pt", segments=cell.segments,
-                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch="mh",
-                        trained_inputs=WIDE_RANGES)
+    good = _export(model, dend, cell, tmp_path / "good.pt", "mh")
     level = load(good).spike_probability
     # one byte of the stored spike level, edited in place
     raw = bytearray(good.read_bytes())
@@ -260,10 +261,7 @@ def test_metadata_integrity(cell, tmp_path):
 
 def test_bad_model_files(cell, tmp_path):
     model, dend = _model(cell, "mh")
-    kinds = np.array(["ampa"] * len(dend) + ["gaba_a"] * len(dend))
-    good = export_model(model, tmp_path / "good.pt", segments=cell.segments,
-                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch="mh",
-                        trained_inputs=WIDE_RANGES)
+    good = _export(model, dend, cell, tmp_path / "good.pt", "mh")
     corrupt = tmp_path / "corrupt.pt"
     raw = bytearray(good.read_bytes())
     raw[len(raw) // 2: len(raw) // 2 + 4096] = b"\0" * 4096  # wider than the zip's alignment padding
@@ -282,10 +280,7 @@ def test_load_on_an_unavailable_device(cell, tmp_path):
     from surrogate_cell.errors import DeviceUnavailableError
 
     model, dend = _model(cell, "mh")
-    kinds = np.array(["ampa"] * len(dend) + ["gaba_a"] * len(dend))
-    path = export_model(model, tmp_path / "m.pt", segments=cell.segments,
-                        channel_segment=np.concatenate([dend, dend]), channel_kind=kinds, arch="mh",
-                        trained_inputs=WIDE_RANGES)
+    path = _export(model, dend, cell, tmp_path / "m.pt", "mh")
     with pytest.raises(DeviceUnavailableError, match="not one a surrogate runs on"):
         load(path, device="tpu")
     if torch.cuda.is_available():
@@ -293,3 +288,16 @@ def test_load_on_an_unavailable_device(cell, tmp_path):
     else:
         with pytest.raises(DeviceUnavailableError, match="no CUDA device"):
             load(path, device="cuda")
+
+
+def test_warm_start_copies_what_matches(cell):
+    """load_matching (train --warm-start): every tensor of the same name and shape is copied, the rest stay."""
+    from surrogate_cell.training.weights import load_matching
+
+    source, _ = _model(cell, "mh", 0)
+    target, _ = _model(cell, "mh", 0, local_path=False, soma_glm=False)
+    before = target.local.w_own.detach().clone()
+    copied, fresh = load_matching(target, source.state_dict())
+    assert "experts.w_hh" in copied and torch.equal(target.experts.w_hh, source.experts.w_hh)
+    assert torch.equal(target.t_w1, source.t_w1) and torch.equal(target.h0, source.h0)
+    assert "local.w_own" in fresh and torch.equal(target.local.w_own, before)  # another shape: left as it was

@@ -336,8 +336,8 @@ class DetailedCell:
         self.digest = table_digest(self.segments)
 
     def layout(self):
-        """The generator's view of the synapse sites (:func:`channel_layout`)."""
-        return channel_layout(self.segments)
+        """The generator's view of the synapse sites (:func:`site_layout`)."""
+        return site_layout(self.segments)
 
 
 def input_channels(n_segments: int) -> ChannelTable:
@@ -348,7 +348,7 @@ def input_channels(n_segments: int) -> ChannelTable:
                         reversal_mV=np.repeat([REVERSAL_MV[r] for r in RECEPTORS], S).astype(np.float64))
 
 
-def channel_layout(segments: SegmentTable):
+def site_layout(segments: SegmentTable):
     """The generator's view of the synapse sites (:class:`~surrogate_cell.data.inputs.SiteLayout`),
     from the segment table alone, so a stored data set's inputs can be redrawn."""
     return SiteLayout(apical=np.isin(segments.region, APICAL_REGIONS),

@@ -333,7 +333,7 @@ class DatasetUnion:
         self.sim_ms, self.n_sims = first.sim_ms, len(self._index)
         self.n_segments, self.n_channels, self.cell_digest = first.n_segments, first.n_channels, first.cell_digest
         self.rate_hz = np.array([self.datasets[d].rate_hz[s] for d, s in self._index])
-        self.kinetics = np.array([self.datasets[d].kinetics[s] for d, s in self._index]).reshape(-1, 4, 4)
+        self.kinetics = np.array([self.datasets[d].kinetics[s] for d, s in self._index]).reshape(-1, *first.kinetics.shape[1:])
 
     channel_segment = Dataset.channel_segment
     channel_kind = Dataset.channel_kind

@@ -19,9 +19,9 @@ GABA_A and GABA_B, ``sc_NMDA`` for NMDA), whose time constants and reversal
 are set from the simulation's kinetics table before it runs. An event of
 weight w on a channel reaches its synapse with a NetCon weight of
 w · nS_per_weight / 1000 µS, which is its peak conductance (Exp2Syn's
-normalisation). Each event reaches its synapse through a NetCon of its own (``NetCon.event``
-after ``finitialize``; a NetCon delivers the weight it holds at delivery, so
-one NetCon carries one event). The NetCons are pooled per channel and reused
+normalisation). Each event reaches its synapse through a NetCon of its own
+(``NetCon.event`` after ``finitialize``; a NetCon delivers the weight it
+holds at delivery, so one NetCon carries one event). The NetCons are pooled per channel and reused
 from one simulation to the next. Voltages are sampled once per ms by a CVode
 event callback that gathers every segment's v with one ``PtrVector.gather``
 (about 10 µs per ms for 663 segments, against about 10 ms of integration).

@@ -24,8 +24,9 @@ import numpy as np
 
 from .. import __version__
 from ..errors import DataError
+from ..synapses import RECEPTORS
 from .format import CHUNK_MS, DATASET_FORMAT, DIGEST_ARRAYS, FORMAT_VERSION, canonical_json, generation_digest, readable
-from .inputs import SimInputs, conductance_bins
+from .inputs import KINETICS_COLUMNS, SimInputs, conductance_bins
 
 
 def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -328,7 +329,7 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
             growing("events/weight", "<f4")
         spike_off, ev_off = np.zeros(n + 1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64)
         seeds, regimes, rates = np.zeros(n, dtype=np.uint64), [], np.zeros(n)
-        kinetics = np.zeros((n, 4, 4))
+        kinetics = np.zeros((n, len(RECEPTORS), len(KINETICS_COLUMNS)))
         for i in tqdm(range(n), desc="assembling", unit="sim", disable=not progress):
             p = parts.read_part(i)
             if str(p["params_sha256"]) != psha or str(p["cell_digest"]) != cell["cell_digest"]:

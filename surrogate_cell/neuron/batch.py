@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import NetworkError
 from ..model import SPIKE_RULES, crossing_fractions
-from ..synapses import Kinetics
+from ..synapses import Kinetics, decay_over
 
 
 class ModelBatch:
@@ -41,11 +41,10 @@ class ModelBatch:
         self.spike_rule = runner.config.spike_rule or model.metadata.get("spike_rule", "threshold")
         if self.spike_rule not in SPIKE_RULES:
             raise NetworkError(f"model {model.path}: unknown spike_rule {self.spike_rule!r} in its metadata")
-        self.n_channels = model.n_channels
         self.n_segments = model.n_segments
         if getattr(model.module, "local_path", False):
             raise NetworkError(f"model {model.path} has a local path, which reads every input channel; the runner "
-                               "feeds the grouped input only: train the model without --local-path")
+                               "feeds the grouped input only: retrain it with local_path off (the default)")
         # synapse targets: code - 1 -> its components' (channel, kinetics id); kinetics ids index self.kinetics
         self.kinetics: list[Kinetics] = []
         self._kinetics_id: dict = {}
@@ -153,9 +152,9 @@ class ModelBatch:
         tr = np.array([k.tau_rise_ms for k in self.kinetics] or [0.0])
         self._tau = np.stack([td, tr])  # (2, K); a rise of 0 is a jump: no rise state
         self._scale = np.array([k.nS_per_weight * k.factor for k in self.kinetics] or [0.0])
-        keep = np.where(self._tau > 0, np.exp(-1.0 / np.where(self._tau > 0, self._tau, 1.0)), 0.0)
+        keep, area = decay_over(1.0, self._tau)  # per unit state over a whole 1 ms bin
         self._keep = torch.as_tensor(keep, **f64)[:, :, None, None]
-        self._area = torch.as_tensor(self._tau * (1.0 - keep), **f64)  # ∫ over a whole bin per unit state
+        self._area = torch.as_tensor(area, **f64)
         counts = np.array([len(c) for c, _ in self._targets], dtype=np.int64)
         self._comp_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._comp_channel = np.concatenate([c for c, _ in self._targets] + [np.zeros(0, np.int64)])
@@ -178,10 +177,8 @@ class ModelBatch:
             kin, chan = self._comp_kinetics[comp], self._comp_channel[comp]
             amount = weights[ev] * self._scale[kin]
             rest = np.clip(k - times[ev], 0.0, 1.0)  # time from the event to the bin's end (ms)
-            tau = self._tau[:, kin]
-            safe = np.where(tau > 0, tau, 1.0)
-            left = np.where(tau > 0, np.exp(-rest / safe), 0.0)  # what is left of the state at the bin's end
-            part = amount * (tau[0] * (1.0 - left[0]) - tau[1] * (1.0 - left[1]))
+            left, integral = decay_over(rest, self._tau[:, kin])  # at the bin's end, and over the rest of the bin
+            part = amount * (integral[0] - integral[1])
             dev = self._decay.device
             w = self.projection[torch.as_tensor(chan, device=dev)]
             row = torch.as_tensor(rows[ev], device=dev)

@@ -38,35 +38,34 @@ def load_matching(model: torch.nn.Module, weights: dict) -> tuple[list, list]:
     return copied, sorted(set(own) - set(copied))
 
 
-def read_weights(path, flag: str) -> dict:
-    """The weights in a run's ``best.pt`` / ``checkpoint.pt`` or in an exported model file."""
+def run_weights(path, flag: str, what: str = "a run's best.pt or checkpoint.pt") -> dict:
+    """The weights in a run's ``best.pt`` / ``checkpoint.pt`` (``flag`` and ``what`` name the option in errors)."""
     path = Path(path)
     if not path.is_file():
-        raise SurrogateCellError(f"{flag} {path}: no such file; give a run's best.pt or checkpoint.pt, or a model")
-    try:  # an exported model (TorchScript)
-        return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
-    except Exception:  # a run's weights (a pickle)
-        pass
+        raise SurrogateCellError(f"{flag} {path}: no such file; give {what}")
     try:
         saved = torch.load(path, weights_only=False)
     except Exception as exc:
-        raise SurrogateCellError(f"{flag} {path} is neither a run's weights nor an exported model "
-                                 f"({type(exc).__name__})") from None
+        raise SurrogateCellError(f"{flag} {path} is not {what} ({type(exc).__name__})") from None
     weights = saved.get("model", saved) if isinstance(saved, dict) else None
     if not isinstance(weights, dict):
-        raise SurrogateCellError(f"{flag} {path} holds no weights; give a run's best.pt or checkpoint.pt")
+        raise SurrogateCellError(f"{flag} {path} holds no weights; give {what}")
     return weights
+
+
+def read_weights(path, flag: str) -> dict:
+    """The weights in an exported model file, or in a run's ``best.pt`` / ``checkpoint.pt``."""
+    if Path(path).is_file():
+        try:  # an exported model (TorchScript)
+            return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
+        except Exception:  # a run's weights (a pickle)
+            pass
+    return run_weights(path, flag, "a run's best.pt or checkpoint.pt, or an exported model")
 
 
 def load_weights_file(model: torch.nn.Module, path) -> None:
     """Start from the weights of another run of the same model (fine-tuning)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SurrogateCellError(f"--init-from {path}: no such file; give a run's best.pt or checkpoint.pt")
-    saved = torch.load(path, weights_only=False)
-    weights = saved.get("model", saved) if isinstance(saved, dict) else None
-    if not isinstance(weights, dict):
-        raise SurrogateCellError(f"--init-from {path} holds no weights; give a run's best.pt or checkpoint.pt")
+    weights = run_weights(path, "--init-from")
     try:
         load_compatible(model, weights)
     except RuntimeError as err:
