@@ -20,7 +20,7 @@ The specification is ordinary NetPyNE:
 
 The same spec runs twice: detailed, then with ``surrogate_cell.netpyne.swap``
 on the pyramidal rule (one call; nothing else changes). Writes to ``--out``:
-``l5pc_rule.json``, ``detailed.npz``, ``surrogate.npz``,
+``l5pc_rule_*.json`` (the model's cell), ``detailed.npz``, ``surrogate.npz``,
 ``comparison.png`` (rasters, population rates, compartment traces, LFP) and
 ``fidelity.json`` (population rates, per-cell rate correlation, LFP
 correlation per electrode; the first ``--skip-ms`` are left out),
@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from surrogate_cell.cli.column import CELL_POPS, SYNAPSE_SETS, TRACES, ColumnConfig, column_spec, hay_rule
+from surrogate_cell.cli.column import CELL_POPS, SYNAPSE_SETS, TRACES, ColumnConfig, column_spec, hay_rule, rule_path
 
 LFP_DEPTHS_UM = ColumnConfig().lfp_depths_um
 
@@ -209,14 +209,14 @@ def main(argv=None) -> int:
 
     scn.install()  # cfg.recordLFP for the detailed run too (NetPyNE's own LFP fails on NEURON 9)
     pc = h.ParallelContext()
-    rule = out / "l5pc_rule.json"
-    if int(pc.id()) == 0 and not rule.is_file():
-        hay_rule(out)
-    pc.barrier()
     try:
         from surrogate_cell.model import load
 
-        load(args.model)  # fail before the detailed run, not after it
+        geometry = load(args.model).geometry  # fail before the detailed run, not after it
+        rule = rule_path(out, geometry)  # the detailed cell the model was trained on, from the model file
+        if int(pc.id()) == 0 and not rule.is_file():
+            hay_rule(out, geometry)
+        pc.barrier()
         if args.skip_detailed:
             det = dict(np.load(out / "detailed.npz")) if int(pc.id()) == 0 else None
         else:

@@ -24,6 +24,9 @@ trained_inputs      per receptor class, the ranges of the training data:
                     ``tau_rise_ms``, ``tau_decay_ms``, ``peak_nS`` ([low, high])
                     and ``e_mV`` (the class's reversal potential)
 cell_digest         sha256 of the segment table of the cell it was trained on
+geometry            the cell's sections, parents, ``nseg`` and 3-D points
+                    (:class:`~surrogate_cell.cells.CellGeometry`), from which
+                    ``HayCell(model.geometry)`` rebuilds it; null where unknown
 data_digest         ``surrogate-cell inspect`` digest of its training data
 params_sha256       sha256 of the parameters, checked on load
 metadata_sha256     sha256 of every other metadata entry (canonical JSON), checked on load
@@ -51,8 +54,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .cells.geometry import CellGeometry
 from .cells.segments import SegmentTable
-from .errors import DeviceUnavailableError, SurrogateCellError
+from .errors import DeviceUnavailableError, MorphologyError, SurrogateCellError
 from .synapses import RECEPTORS, input_channel
 
 
@@ -179,6 +183,13 @@ def validate_metadata(meta: dict, path) -> SegmentTable:
         if not ok:
             bad("trained_inputs", f"has a bad entry for {r!r} (need tau_rise_ms, tau_decay_ms, peak_nS as "
                 "[low, high] >= 0, and e_mV)")
+    if meta.get("geometry") is not None:
+        try:
+            geometry = CellGeometry.from_dict(meta["geometry"])
+        except MorphologyError as exc:
+            bad("geometry", str(exc))
+        if geometry.n_segments != n or not set(geometry.names) == set(table.section.tolist()):
+            bad("geometry", "does not hold the sections and segments of the segment table")
     return table
 
 
@@ -249,6 +260,16 @@ class SurrogateModel:
     @property
     def cell_digest(self) -> str:
         return self.metadata["cell_digest"]
+
+    @property
+    def geometry(self) -> CellGeometry | None:
+        """The trained cell's sections and 3-D points (metadata ``geometry``): ``HayCell(model.geometry)``
+        builds that cell without its morphology file. None in files written without it."""
+        if self.metadata.get("geometry") is None:
+            return None
+        if "_geometry" not in self.__dict__:
+            self.__dict__["_geometry"] = CellGeometry.from_dict(self.metadata["geometry"])
+        return self.__dict__["_geometry"]
 
     def init_state(self, batch: int):
         return self.module.init_state(batch)

@@ -156,14 +156,15 @@ def channels_of(segments):
     return table.segment, table.kind
 
 
-def export_probe(path, segments):
-    """Write the probe model for ``segments`` to ``path``; returns the path."""
+def export_probe(path, segments, geometry=None):
+    """Write the probe model for ``segments`` (of ``geometry``, where given) to ``path``; returns the path."""
     from surrogate_cell.training.export import export_model
 
     seg, kind = channels_of(segments)
     module = ProbeModel(seg, np.where(np.isin(kind, ("ampa", "nmda")), 1.0, -1.0), len(segments))
     return export_model(module, path, segments=segments, channel_segment=seg, channel_kind=kind,
-                        arch="probe", spike_threshold_mV=-10.0, spike_probability=0.5, trained_inputs=WIDE_RANGES)
+                        arch="probe", spike_threshold_mV=-10.0, spike_probability=0.5, trained_inputs=WIDE_RANGES,
+                        geometry=geometry)
 
 
 def export_untrained(path, segments, hidden: int = 16, **config):

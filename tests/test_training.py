@@ -227,3 +227,39 @@ def test_compare_trains_every_architecture_and_the_paper_reference(two_sets, tmp
     assert (out / "region_rmse.png").stat().st_size > 0
     assert (out / "mh" / "loss.png").stat().st_size > 0 and not (out / "mh" / "diversity.png").exists()
     assert (out / "mmoe" / "diversity.png").stat().st_size > 0
+
+
+def test_lfp_tasks_are_the_lfp_of_the_voltages(two_sets, tmp_path):
+    """The LFP tasks read the potentials and dipole moment off the voltages exactly as surrogate_cell.lfp does;
+    trained with them, the loss and the log carry them and the exported model carries its cell."""
+    from surrogate_cell.lfp import NetworkLFP, laminar_probe, vmem_to_imem_for
+    from surrogate_cell.training.lfp_tasks import TASK_X_UM, TASK_Y_UM, task_kernels, task_matrix
+
+    data = Dataset(two_sets[0])
+    assert data.geometry is not None and data.geometry.n_segments == data.n_segments
+    K = task_kernels(data.segments, data.geometry)
+    n_y = len(TASK_Y_UM)
+    assert K.shape == (2 * n_y + 3, data.n_segments)
+    _, v, _ = data.window(0, 0, 100)
+    net = NetworkLFP(laminar_probe(TASK_X_UM[1], 0.0, TASK_Y_UM), data.segments,
+                     vmem_to_imem_for(data.segments, data.geometry), dipole=True)
+    net.add_cell((0.0, 0.0, 0.0))
+    np.testing.assert_allclose(v @ K[n_y:2 * n_y].T, net.compute(v[None].astype(np.float64)).T, rtol=1e-9)
+    np.testing.assert_allclose(v @ K[-3:].T, net.compute_dipole(v[None].astype(np.float64)).T, rtol=1e-9)
+    # each task row in units of its own spread: the true signal has unit std on the voltages it was scaled by
+    W = task_matrix(data.segments, data.geometry, v, np.ones(data.n_segments))
+    np.testing.assert_allclose((v @ W.T).std(axis=0), 1.0, rtol=1e-6)
+
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", two_sets[0], "--arch", "mh", *TINY_MODEL, "--steps", "2", "--eval-every", "2",
+                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--lfp-loss-weight", "1",
+                   "--out", out, "--json", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    header, row = (out / "log.csv").read_text().splitlines()[:2]
+    lfp_loss = float(row.split(",")[header.split(",").index("val_lfp_loss")])
+    assert 0.0 < lfp_loss < 1e3
+    model = load(out / "model.pt")
+    assert model.geometry is not None and model.geometry.n_segments == model.n_segments
+    proc = run_cli("evaluate", "--model", out / "model.pt", "--data", two_sets[1], "--lfp", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout.splitlines()[-1])["lfp_r_per_contact"]) == 8

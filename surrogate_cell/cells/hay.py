@@ -16,6 +16,7 @@ from pathlib import Path
 from .._native import import_neuron_quietly
 from ..errors import SurrogateCellError
 from ..mechanisms import load_mechanisms
+from .geometry import CellGeometry, build_geometry, geometry_of
 from .morphology import SyntheticL5PCParams, import_morphology, synthetic_l5pc
 from .segments import SegmentTable, section_name, segment_table
 
@@ -63,8 +64,10 @@ class HayCell:
 
     Parameters
     ----------
-    morphology : str, Path or None
+    morphology : str, Path, CellGeometry or None
         A Neurolucida ``.asc`` or SWC ``.swc`` file read with NEURON's Import3d,
+        a :class:`~surrogate_cell.cells.CellGeometry` (e.g. a model file's
+        ``SurrogateModel.geometry``: the cell it was trained on, no file needed),
         or None for the built-in synthetic L5PC.
     biophysics : HayBiophysics
         Parameter set; the default is ``L5PCbiophys3``.
@@ -85,20 +88,24 @@ class HayCell:
     >>> cell.segments.region[:3]
     """
 
-    def __init__(self, morphology: str | Path | None = None, *,
+    def __init__(self, morphology: str | Path | CellGeometry | None = None, *,
                  biophysics: HayBiophysics = HayBiophysics(),
                  synthetic: SyntheticL5PCParams = SyntheticL5PCParams()):
         h = import_neuron_quietly()
         load_mechanisms()
         self.h = h
-        self.morphology = str(morphology) if morphology is not None else "synthetic"
-        self.host = import_morphology(morphology, h) if morphology is not None else synthetic_l5pc(h, synthetic)
         self.biophysics = biophysics
-        for sec in self.host.all:
-            sec.nseg = nseg_rule(sec.L)
-        soma = self.host.soma[0]
-        centre = _point_at(soma, 0.5)
-        self.host.replace_axon(*centre)
+        if isinstance(morphology, CellGeometry):  # already processed: nseg set, axon replaced
+            self.morphology = morphology.source or "geometry"
+            self.host = build_geometry(morphology, h)
+        else:
+            self.morphology = str(morphology) if morphology is not None else "synthetic"
+            self.host = import_morphology(morphology, h) if morphology is not None else synthetic_l5pc(h, synthetic)
+            for sec in self.host.all:
+                sec.nseg = nseg_rule(sec.L)
+            soma = self.host.soma[0]
+            centre = _point_at(soma, 0.5)
+            self.host.replace_axon(*centre)
         self._insert_biophysics()
         self.segments: SegmentTable = segment_table(self)
 
@@ -146,6 +153,10 @@ class HayCell:
             if section_name(sec) == key:
                 return sec
         raise SurrogateCellError(f"cell has no section '{name}'; sections are soma[0], dend[i], apic[i], axon[i]")
+
+    def geometry(self) -> CellGeometry:
+        """This cell's :class:`~surrogate_cell.cells.CellGeometry` (what a model file carries)."""
+        return geometry_of(self, Path(self.morphology).name)
 
     def __repr__(self):
         return f"HayCell(morphology={self.morphology!r}, segments={len(self.segments)})"

@@ -62,7 +62,7 @@ endtemplate SC_CellHost
 """
 
 
-def _ensure_host_template(h) -> None:
+def ensure_host_template(h) -> None:
     if not hasattr(h, "SC_CellHost"):
         h.load_file("stdlib.hoc")
         h.load_file("import3d.hoc")
@@ -103,7 +103,7 @@ def import_morphology(path: str | Path, h):
             fh.read(1)
     except OSError as exc:
         raise MorphologyError(f"cannot read morphology {path}: {exc.strerror}") from None
-    _ensure_host_template(h)
+    ensure_host_template(h)
     host = h.SC_CellHost()
     reader = getattr(h, reader_name)()
     try:

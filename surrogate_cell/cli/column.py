@@ -21,6 +21,8 @@ converted into each set's weights. A laminar probe records the LFP.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,10 +78,21 @@ class ColumnConfig:
         return self.n_fs if self.n_fs is not None else max(1, self.n_l5 // 3)
 
 
-def hay_rule(folder: str | Path) -> Path:
-    """The detailed HayCell as a NetPyNE cell rule (``importCellParams`` of a Python class), saved as JSON."""
+def rule_path(folder: str | Path, geometry=None) -> Path:
+    """Where :func:`hay_rule` keeps the rule of ``geometry`` in ``folder`` (named by the cell)."""
+    name = "synthetic" if geometry is None else hashlib.sha256(
+        json.dumps(geometry.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+    return Path(folder) / f"l5pc_rule_{name}.json"
+
+
+def hay_rule(folder: str | Path, geometry=None) -> Path:
+    """The detailed HayCell as a NetPyNE cell rule (``importCellParams`` of a Python class), saved as JSON.
+
+    ``geometry``: a :class:`~surrogate_cell.cells.CellGeometry` (a model file's ``SurrogateModel.geometry``)
+    to build the cell on; None: the synthetic L5PC. The file is named by the cell, and reused.
+    """
     folder = Path(folder)
-    path = folder / "l5pc_rule.json"
+    path = rule_path(folder, geometry)
     if path.is_file():
         return path
     from netpyne import specs  # heavy: only when a rule is built
@@ -89,7 +102,8 @@ def hay_rule(folder: str | Path) -> Path:
     cell_file = folder / "hay_cell.py"
     cell_file.write_text("from surrogate_cell.cells import HayCell  # the project's detailed L5PC\n")
     net = specs.NetParams()
-    net.importCellParams("L5PC", fileName=str(cell_file), cellName="HayCell")
+    net.importCellParams("L5PC", fileName=str(cell_file), cellName="HayCell",
+                         cellArgs={} if geometry is None else {"morphology": geometry})
     net.saveCellParamsRule("L5PC", str(path))
     return path
 

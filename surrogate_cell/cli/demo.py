@@ -122,7 +122,7 @@ def run_demo(out_dir: str | Path, dc: DemoConfig = DemoConfig(), progress: bool 
     bar.set_postfix_str("loading model and building the L5PC rule")
     load_mechanisms()
     model = load(dc.model)
-    rule = hay_rule(out / "rule")
+    rule = hay_rule(out / "rule", model.geometry)  # the detailed cell the model was trained on, from its file
     cc = ColumnConfig(n_l5=dc.n_l5, n_fs=dc.n_fs, duration_ms=dc.duration_ms, seed=dc.seed, record_step_ms=1.0)
     bar.update()
 

@@ -33,7 +33,7 @@ examples:
   surrogate-cell evaluate --model runs/mmoe/model.pt --data heldout.h5 --plot figs/
   surrogate-cell evaluate --model runs/mmoe/model.pt --data heldout.h5 --lfp --json
   surrogate-cell evaluate --model runs/mmoe/model.pt --data heldout.h5 heldout_strong.h5 --json
-  surrogate-cell evaluate --model hay.pt --data hay_heldout.h5 --lfp --morphology cell1.asc
+  surrogate-cell evaluate --model hay.pt --data hay_heldout.h5 --lfp      # the model file carries its cell
 """
 
 
@@ -50,7 +50,7 @@ def register(sub, formatter):
     p.add_argument("--lfp-x-um", type=float, default=50.0,
                    help="lateral distance of the LFP probe from the soma (µm; contacts at y = -200..1200 µm)")
     p.add_argument("--morphology", metavar="FILE", default=None,
-                   help="the model's morphology file, for --lfp (default: the synthetic L5PC)")
+                   help="the model's morphology file, for --lfp (default: the geometry the model file carries)")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="resamples of the simulations for the 95 %% intervals (0: none)")
     p.add_argument("--json", action="store_true")
@@ -78,7 +78,8 @@ def run(args) -> int:
     if args.lfp:
         from ..training.evaluate import lfp_fidelity  # heavy (torch): only when training code runs
 
-        figures.update(lfp_fidelity(result, dataset.segments, x_um=args.lfp_x_um, morphology=args.morphology))
+        figures.update(lfp_fidelity(result, dataset.segments, x_um=args.lfp_x_um,
+                                    morphology=args.morphology or model.geometry))
     if args.json:
         print(json.dumps(figures))
         return 0

@@ -72,7 +72,8 @@ def run(args) -> int:
     path = export_model(model, args.out, segments=exported.segments, channel_segment=exported.channel_segment,
                         channel_kind=exported.channel_kind, arch=meta["arch"], config=config,
                         data_digest=meta["data_digest"], trained_inputs=exported.trained_inputs,
-                        spike_threshold_mV=meta["spike_threshold_mV"], extra=keep)
+                        spike_threshold_mV=meta["spike_threshold_mV"], geometry=exported.geometry,
+                        extra=keep)
     summary = {"model": str(path), **keep["soma_fit"]}
     print(json.dumps(summary) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0

@@ -1,8 +1,9 @@
 """``surrogate-cell generate``: simulate the detailed cell under synaptic bombardment into an HDF5 data set.
 
-One excitatory (AMPA+NMDA) and one inhibitory (GABA_A) synapse on every
-dendritic segment; inhomogeneous Poisson inputs with mixed regimes; every
-segment's voltage at 1 ms, somatic spikes, binned inputs and the raw events.
+AMPA, NMDA, GABA_A and GABA_B synapses on every segment (soma and axon
+included), their kinetics drawn per simulation; inhomogeneous Poisson inputs
+with mixed regimes; every segment's voltage at 1 ms, somatic spikes, the
+binned conductance of each receptor class and the raw events.
 The same --seed gives the same arrays whatever --workers or MPI ranks.
 A killed run is resumed by rerunning the same command. See docs/dataset.md.
 """
@@ -34,6 +35,9 @@ def register(sub, formatter):
     p.add_argument("--sim-seconds", type=float, default=5.0, help="length of one simulation (s)")
     p.add_argument("--settle-ms", type=int, default=500,
                    help="settling time without input before each simulation (ms, discarded)")
+    p.add_argument("--dt-ms", type=float, default=SimSettings.dt_ms,
+                   help="fixed integration step of the detailed cell (ms); check a coarser one with "
+                        "'surrogate-cell bench dt' first")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="local worker processes (ignored under mpiexec)")
     p.add_argument("--seed", type=int, default=0, help="seed of the whole set")
@@ -76,7 +80,7 @@ def run(args) -> int:
     plan = GenerationPlan.make(args.out, cell=cell_from_args(args), seconds=args.seconds,
                                sim_seconds=args.sim_seconds, seed=args.seed,
                                config=generator_from_file(args.generator),
-                               settings=SimSettings(settle_ms=args.settle_ms))
+                               settings=SimSettings(settle_ms=args.settle_ms, dt_ms=args.dt_ms))
     rank0 = mpi_rank() == 0
     log = (lambda msg: print(msg, file=sys.stderr)) if rank0 else None
     under_mpi = mpi_size() > 1

@@ -13,7 +13,6 @@ from pathlib import Path
 from ..data import Dataset, DatasetUnion
 from ..errors import SurrogateCellError
 from ..plots.models import plot_training_log
-from ..synapses import trained_ranges
 
 EXAMPLES = """
 examples:
@@ -53,6 +52,10 @@ def register(sub, formatter):
     p.add_argument("--soma-subthreshold-loss-weight", type=float, default=0.0, metavar="W",
                    help="extra weight of the soma's sub-threshold error (both traces clipped at -55 mV, as the "
                         "soma_subthreshold_rmse_mv figure; 1: as much as all segments together)")
+    p.add_argument("--lfp-loss-weight", type=float, default=0.0, metavar="W",
+                   help="weight of the LFP tasks: potentials at two laminar probes and the current dipole moment "
+                        "as read-outs of the voltages, each in units of its spread (1: as much as all segments "
+                        "together); needs data that carry their cell (training/lfp_tasks.py)")
     p.add_argument("--init-from", default=None, metavar="FILE.pt",
                    help="start from another run's weights (its best.pt or checkpoint.pt; same model options)")
     p.add_argument("--warm-start", default=None, metavar="FILE.pt",
@@ -70,7 +73,7 @@ def register(sub, formatter):
 
 def run(args) -> int:
     from ..training.evaluate import calibrate_spike_probability  # heavy (torch): only when training code runs
-    from ..training.export import export_model  # heavy (torch): only when training code runs
+    from ..training.export import data_fields, export_model  # heavy (torch): only when training code runs
     from ..training.model import ModelConfig  # heavy (torch): only when training code runs
     from ..training.train import TrainConfig, train  # heavy (torch): only when training code runs
 
@@ -93,16 +96,15 @@ def run(args) -> int:
                       lbtw_alpha=args.lbtw, seed=args.seed, threads=args.threads,
                       soma_loss_weight=args.soma_loss_weight,
                       soma_subthreshold_loss_weight=args.soma_subthreshold_loss_weight, init_from=args.init_from,
+                      lfp_loss_weight=args.lfp_loss_weight,
                       warm_start=args.warm_start,
                       ema_decay=args.ema_decay)
     result = train(dataset, args.out, model_cfg, cfg, progress=not args.no_progress)
     out = Path(args.out)
     calib = calibrate_spike_probability(result["model"], dataset,
                                         result["val_sims"] if len(result["val_sims"]) else result["train_sims"])
-    path = export_model(result["model"], out / "model.pt", segments=dataset.segments,
-                        channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
-                        arch=args.arch, config={"model": model_cfg.to_dict(), "train": cfg.to_dict()},
-                        data_digest=dataset.digest, trained_inputs=trained_ranges(dataset.kinetics),
+    path = export_model(result["model"], out / "model.pt", arch=args.arch,
+                        config={"model": model_cfg.to_dict(), "train": cfg.to_dict()}, **data_fields(dataset),
                         extra={"spike_calibration": calib,
                                "train_sims": [int(s) for s in result["train_sims"]],
                                "val_sims": [int(s) for s in result["val_sims"]]})

@@ -13,6 +13,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from ..cells.geometry import CellGeometry
 from ..cells.segments import SegmentTable
 from ..errors import DataError
 from .cellspec import ChannelTable
@@ -57,6 +58,8 @@ class Dataset:
     ----------
     segments : SegmentTable
     channels : ChannelTable
+    geometry : CellGeometry or None
+        The cell's sections and 3-D points (None in sets written before the data stored it).
     n_sims, sim_ms, n_segments, n_channels : int
     attrs : dict
         Root attributes (JSON ones decoded: ``generator``, ``cell``, ``versions``, ``params``).
@@ -122,6 +125,8 @@ class Dataset:
         self.regime = self._f["sims/regime"][()].astype("U")
         self.seeds = self._f["sims/seed"][()]
         self.kinetics = self._f["sims/kinetics"][()]
+        self.geometry = (CellGeometry.from_dict(json.loads(self._f["cell_geometry"][()].decode()))
+                         if "cell_geometry" in self._f else None)
 
     # -- small pieces -----------------------------------------------------------------
     def __len__(self) -> int:
@@ -329,7 +334,7 @@ class DatasetUnion:
                                 "generate more data or ask for fewer seconds")
             self._index = self._index[:max_sims]
         self.path = first.path if len(datasets) == 1 else Path("+".join(str(d.path) for d in datasets))
-        self.segments, self.channels = first.segments, first.channels
+        self.segments, self.channels, self.geometry = first.segments, first.channels, first.geometry
         self.sim_ms, self.n_sims = first.sim_ms, len(self._index)
         self.n_segments, self.n_channels, self.cell_digest = first.n_segments, first.n_channels, first.cell_digest
         self.rate_hz = np.array([self.datasets[d].rate_hz[s] for d, s in self._index])

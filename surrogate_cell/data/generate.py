@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import errors
+from ..cells.geometry import geometry_of
 from ..errors import DataError, SurrogateCellError
 from .cellspec import CellSpec
 from .format import FORMAT_VERSION, canonical_json, generation_digest
@@ -141,7 +142,8 @@ def simulate_one(sim: Simulator, plan: GenerationPlan, index: int, parts: PartsD
 def _prepare_simulator(plan: GenerationPlan, parts: PartsDir) -> Simulator:
     sim = Simulator(plan.cell, plan.settings)
     c = sim.cell
-    parts.write_cell(c.segments.to_dict(), c.channels.to_dict(), c.digest, plan.cell.describe())
+    parts.write_cell(c.segments.to_dict(), c.channels.to_dict(), c.digest, plan.cell.describe(),
+                     geometry_of(c.cell, plan.cell.describe()["morphology"]).to_dict())
     return sim
 
 

@@ -172,7 +172,8 @@ class PartsDir:
         shutil.rmtree(self.path, ignore_errors=True)
 
     # -- writers (any worker or rank) ------------------------------------------------
-    def write_cell(self, segments: dict, channels: dict, digest: str, description: dict) -> None:
+    def write_cell(self, segments: dict, channels: dict, digest: str, description: dict,
+                   geometry: dict | None = None) -> None:
         """Write the cell's tables once (identical content from every writer).
 
         Raises
@@ -194,6 +195,8 @@ class PartsDir:
         arrays.update({f"channels.{k}": v for k, v in channels.items()})
         arrays["cell_digest"] = np.array(digest)
         arrays["description"] = np.array(canonical_json(description))
+        if geometry is not None:  # the cell's sections and 3-D points (CellGeometry.to_dict), for the model file
+            arrays["geometry"] = np.array(json.dumps(geometry))
         _atomic_savez(self.cell_file, arrays)
 
     def write_part(self, index: int, *, voltage_mV, spike_times_ms, inputs, params_sha256: str,
@@ -217,6 +220,7 @@ class PartsDir:
                 "channels": {k.split(".", 1)[1]: z[k] for k in z.files if k.startswith("channels.")},
                 "cell_digest": str(z["cell_digest"]),
                 "description": json.loads(str(z["description"])),
+                "geometry": str(z["geometry"]) if "geometry" in z.files else None,
             }
 
     def read_part(self, index: int) -> dict:
@@ -313,6 +317,8 @@ def assemble(parts: PartsDir, params: dict, attrs: dict, progress: bool = False)
             f.attrs[k] = v
         for name, arr in cell["segments"].items():
             f.create_dataset(f"segments/{name}", data=arr)
+        if cell["geometry"] is not None:  # JSON text: too large for an attribute
+            f.create_dataset("cell_geometry", data=cell["geometry"], dtype=h5py.string_dtype())
         for name, arr in cell["channels"].items():
             f.create_dataset(f"channels/{name}", data=arr)
         packed = {"compression": "gzip", "compression_opts": 4, "shuffle": True}

@@ -227,13 +227,14 @@ def vmem_to_imem_for(segments: SegmentTable, morphology=None, method: str = "lfp
 
     On a cache miss a :class:`~surrogate_cell.cells.HayCell` is built on
     ``morphology`` (None: the synthetic L5PC) and must reproduce the table
-    exactly; it is discarded afterwards.
+    exactly; it is discarded afterwards. A model file's own geometry
+    (``SurrogateModel.geometry``) needs no morphology file.
 
     Parameters
     ----------
     segments : SegmentTable
         The table whose row order T must follow.
-    morphology : str, Path or None
+    morphology : str, Path, CellGeometry or None
         The morphology the table was made from.
     method : {'lfpy', 'neuron'}
 
@@ -250,7 +251,7 @@ def vmem_to_imem_for(segments: SegmentTable, morphology=None, method: str = "lfp
     if cell.segments.digest() != key:
         raise TransformError(
             f"the segment table ({len(segments)} rows) was not made from morphology "
-            f"{morphology if morphology is not None else 'synthetic'} (that cell has {len(cell.segments)} "
+            f"{getattr(morphology, 'source', morphology) if morphology is not None else 'synthetic'} (that cell has {len(cell.segments)} "
             "segments and another digest); pass the morphology the model was trained on")
     T = vmem_to_imem(cell, method)
     del cell

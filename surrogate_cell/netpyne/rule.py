@@ -46,7 +46,8 @@ class SwapConfig:
         Precision of the surrogates' LFP kernels and of their product with the voltages.
     morphology : str or None
         The morphology file the model was trained on, to build the membrane-
-        current transform T for the LFP; None: the synthetic L5PC.
+        current transform T for the LFP; None: the geometry the model file
+        carries (the synthetic L5PC for a file without one).
     length_tolerance_um : float
         Largest difference (µm) between a rule section's length and the
         model's section length before the model counts as trained on another

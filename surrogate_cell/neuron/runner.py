@@ -282,10 +282,11 @@ class SurrogateRunner:
             bare position places the soma centre there, unrotated). Give the
             same mapping on every rank: gids of other ranks are skipped. Only
             the cells given contribute.
-        morphology : str, Path or None
+        morphology : str, Path, CellGeometry or None
             The morphology the models were trained on, to build T
-            (:func:`surrogate_cell.lfp.vmem_to_imem_for`); None: the synthetic
-            L5PC. A model of another morphology is an error.
+            (:func:`surrogate_cell.lfp.vmem_to_imem_for`); None: the geometry
+            each model file carries (the synthetic L5PC for a file without
+            one). A model of another morphology is an error.
         dtype : {'float32', 'float64'}
             Precision of the kernels and of their product with the voltages.
         method : {'neuron', 'lfpy'}
@@ -340,7 +341,9 @@ class SurrogateRunner:
                                    "has one); use form='full' or 'auto'")
             entries.sort(key=lambda e: e[0])
             net = NetworkLFP(electrodes, batch.model.segments,
-                             vmem_to_imem_for(batch.model.segments, morphology, method=method))
+                             vmem_to_imem_for(batch.model.segments,
+                                              batch.model.geometry if morphology is None else morphology,
+                                              method=method))
             for _, placement in entries:
                 net.add_placement(placement)
             spec = None if readout is None else (*readout, batch.model.readout_features)

@@ -12,9 +12,8 @@ import torch
 
 from ..model import load
 from ..plots.models import plot_region_swarm, plot_training_log
-from ..synapses import trained_ranges
 from .evaluate import evaluate, public_figures
-from .export import export_model
+from .export import data_fields, export_model
 from .metrics import evaluate_traces, upward_crossings
 from .model import ModelConfig, count_parameters
 from .reference import PaperTCN
@@ -123,10 +122,7 @@ def compare(dataset, out_dir, minutes_each: float = 5.0, steps_each: int = 2000,
             run_dir = out / name.replace("+", "_")
             res = train(dataset, run_dir, replace(base, arch=arch), replace(train_cfg, lbtw_alpha=alpha),
                         progress=progress)
-            path = export_model(res["model"], run_dir / "model.pt", segments=dataset.segments,
-                                channel_segment=dataset.channel_segment, channel_kind=dataset.channel_kind,
-                                arch=arch, data_digest=dataset.digest,
-                                trained_inputs=trained_ranges(dataset.kinetics))
+            path = export_model(res["model"], run_dir / "model.pt", arch=arch, **data_fields(dataset))
             plot_training_log(run_dir / "log.csv", run_dir)
             figs = evaluate(load(path), dataset, sims=res["val_sims"])
             per_model[name] = figs["per_segment_rmse_mv"]

@@ -105,8 +105,8 @@ def lfp_fidelity(result: dict, segments, *, x_um: float = 50.0, y_um=LFP_CONTACT
         Lateral distance of the probe from the soma's centre (µm).
     y_um : sequence of float
         Contact heights (µm).
-    morphology : str, Path or None
-        The morphology file the segments come from (None: the synthetic L5PC).
+    morphology : str, Path, CellGeometry or None
+        The morphology the segments come from (e.g. ``SurrogateModel.geometry``; None: the synthetic L5PC).
 
     Returns
     -------

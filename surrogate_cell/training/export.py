@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..cells.geometry import CellGeometry
 from ..cells.segments import SegmentTable
 from ..data.cellspec import input_channels
 from ..data.inputs import GeneratorConfig, kinetics_bounds
@@ -29,10 +30,13 @@ def _jsonable(table: SegmentTable) -> dict:
 def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentTable,
                  channel_segment: np.ndarray, channel_kind: np.ndarray, arch: str, trained_inputs: dict,
                  config: dict | None = None, data_digest: str = "", spike_threshold_mV: float = -10.0,
-                 spike_probability: float | None = None, extra: dict | None = None) -> Path:
+                 spike_probability: float | None = None, geometry: CellGeometry | None = None,
+                 extra: dict | None = None) -> Path:
     """Script ``model`` and write it with its metadata (see :mod:`surrogate_cell.model`).
 
     ``trained_inputs`` is :func:`surrogate_cell.synapses.trained_ranges` of the training data's kinetics.
+    ``geometry`` is the cell's :class:`~surrogate_cell.cells.CellGeometry`, so that the file rebuilds the
+    detailed cell (LFP, comparisons) without its morphology file; :func:`data_fields` gives it with the rest.
 
     ``spike_probability`` defaults to the model's own threshold (``sigmoid(spike_logit_threshold)``),
     with which its spike mechanism fires; the file is written to a temporary name and renamed into place.
@@ -62,12 +66,21 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
         "channels": {"segment": np.asarray(channel_segment).tolist(), "kind": np.asarray(channel_kind).tolist()},
         "trained_inputs": trained_inputs,
         "cell_digest": segments.digest(),
+        "geometry": geometry.to_dict() if geometry is not None else None,
         "data_digest": data_digest,
         "params_sha256": weights_digest(scripted),
         "torch_version": torch.__version__,
     }
     meta.update(extra or {})
     return _write(scripted, meta, Path(path))
+
+
+def data_fields(dataset) -> dict:
+    """The keyword arguments of :func:`export_model` that come from the training data: the cell's tables and
+    geometry, its input channels, the trained input ranges and the data digest."""
+    return {"segments": dataset.segments, "channel_segment": dataset.channel_segment,
+            "channel_kind": dataset.channel_kind, "trained_inputs": trained_ranges(dataset.kinetics),
+            "data_digest": dataset.digest, "geometry": dataset.geometry}
 
 
 def _write(scripted, meta: dict, path: Path) -> Path:

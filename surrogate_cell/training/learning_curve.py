@@ -17,9 +17,8 @@ from ..data import DatasetUnion
 from ..errors import SurrogateCellError
 from ..model import load
 from ..plots.models import plot_learning_curve
-from ..synapses import trained_ranges
 from .evaluate import calibrate_spike_probability, evaluate, public_figures
-from .export import export_model
+from .export import data_fields, export_model
 from .model import ModelConfig, plain_gru_config
 from .train import TrainConfig, train
 
@@ -67,10 +66,8 @@ def learning_curve(datasets, heldout, out_dir, seconds, chosen: ModelConfig, tra
                 continue
             res = train(data, run, cfg, train_cfg, progress=progress)
             calibrate_spike_probability(res["model"], data, res["val_sims"])
-            path = export_model(res["model"], run / "model.pt", segments=data.segments,
-                                channel_segment=data.channel_segment, channel_kind=data.channel_kind,
-                                arch=cfg.arch, config={"model": cfg.to_dict(), "train": train_cfg.to_dict()},
-                                data_digest=data.digest, trained_inputs=trained_ranges(data.kinetics))
+            path = export_model(res["model"], run / "model.pt", arch=cfg.arch,
+                                config={"model": cfg.to_dict(), "train": train_cfg.to_dict()}, **data_fields(data))
             figs = public_figures(evaluate(load(path), heldout))
             row = {"model": name, "seconds": n * sim_ms / 1000.0, "steps": res["steps"],
                    "parameters": res["parameters"], **{k: figs[k] for k in FIGURES}}

@@ -22,6 +22,7 @@ from ..errors import SurrogateCellError
 from .diversity import diversity
 from .evaluate import choose_spike_threshold
 from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv
+from .lfp_tasks import task_matrix
 from .model import ModelConfig, Surrogate, count_parameters
 from .weights import load_matching, load_weights_file, read_weights
 
@@ -62,6 +63,9 @@ class TrainConfig:
     # exponential moving average of the weights (Polyak averaging; None: off). Validation, best.pt and the
     # exported model then use the average, which smooths the noise of small batches
     ema_decay: float | None = None
+    # weight of the LFP tasks (extracellular potentials and dipole moment, training/lfp_tasks.py): their mean
+    # squared error, each in units of its own spread, beside the voltage loss (1: as much as all segments)
+    lfp_loss_weight: float = 0.0
 
     def to_dict(self):
         return asdict(self)
@@ -111,13 +115,18 @@ def near_spike_mask(y: torch.Tensor, half_width: int = 5) -> torch.Tensor:
     return torch.nn.functional.max_pool1d(y[:, None], k, stride=1, padding=half_width)[:, 0]
 
 
-def voltage_normalisation(dataset, sims, max_sims: int = 20):
-    """Per-segment mean and std (mV) over some training simulations."""
+def voltage_sample(dataset, sims, max_sims: int = 20) -> np.ndarray:
+    """Every 5th ms of the voltages (mV, (time, segments)) of the first ``max_sims`` of ``sims``."""
     acc = []
     for s in list(sims)[:max_sims]:
         _, v, _ = dataset.window(int(s), 0, dataset.sim_ms)
         acc.append(v[::5])
-    v = np.concatenate(acc)
+    return np.concatenate(acc)
+
+
+def voltage_normalisation(dataset, sims, max_sims: int = 20):
+    """Per-segment mean and std (mV) over some training simulations."""
+    v = voltage_sample(dataset, sims, max_sims)
     return v.mean(0), np.maximum(v.std(0), 0.5)
 
 
@@ -191,6 +200,10 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
 
     train_sims, val_sims = split_sims(dataset.n_sims, cfg.val_fraction)
     v_mean, v_std = voltage_normalisation(dataset, train_sims)
+    lfp_w = None
+    if cfg.lfp_loss_weight:
+        lfp_w = torch.from_numpy(task_matrix(dataset.segments, dataset.geometry, voltage_sample(dataset, train_sims),
+                                             v_std)).float()
     torch.manual_seed(cfg.seed)
     model = build_model(dataset, model_cfg, v_mean, v_std)
     ckpt = out / "checkpoint.pt"
@@ -255,6 +268,8 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         if cfg.soma_subthreshold_loss_weight:
             sub = soma_subthreshold_sq_err(model, pred_v, vz)
             v_loss = v_loss + cfg.soma_subthreshold_loss_weight * (sub * counted).sum() / counted.sum()
+        if lfp_w is not None:
+            v_loss = v_loss + cfg.lfp_loss_weight * lfp_sq_err(pred_v, vz, lfp_w, counted)
         s_loss = (torch.nn.functional.binary_cross_entropy_with_logits(
             logit, y, pos_weight=torch.tensor(cfg.spike_pos_weight), reduction="none") * counted).sum() / counted.sum()
         loss = v_loss + cfg.spike_loss_weight * s_loss
@@ -270,7 +285,7 @@ def train(dataset, out_dir, model_cfg: ModelConfig, cfg: TrainConfig, progress: 
         bar.set_postfix(loss=f"{loss.item():.3f}")
         if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.max_steps:
             with (ema.applied(model) if ema is not None else nullcontext()):
-                val = validate(model, val_batch, cfg)
+                val = validate(model, val_batch, cfg, lfp_w)
                 improved = val["val_loss"] < state["best_val"]
                 if improved:
                     _atomic_torch_save(model.state_dict(), out / "best.pt")
@@ -357,12 +372,19 @@ def soma_subthreshold_sq_err(model: Surrogate, pred_z: torch.Tensor, true_z: tor
     return (torch.clamp(pred_z[..., soma], max=clip) - torch.clamp(true_z[..., soma], max=clip)) ** 2
 
 
+def lfp_sq_err(pred_z: torch.Tensor, true_z: torch.Tensor, lfp_w: torch.Tensor, counted: torch.Tensor):
+    """Mean squared error of the LFP tasks (each in units of its spread) over the counted steps."""
+    e = ((pred_z - true_z) @ lfp_w.T) ** 2  # (B, T, tasks)
+    return (e.mean(dim=2) * counted).sum() / counted.sum()
+
+
 @torch.no_grad()
-def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
+def validate(model: Surrogate, batch, cfg: TrainConfig, lfp_w: torch.Tensor | None = None) -> dict:
     """Free-running validation from rest with the spike threshold re-chosen on the batch.
 
     ``val_loss`` = z-scored voltage MSE + (1 − spike F1 at ±5 ms) + relative
-    rate error: voltage, timing and rate all count for the best model.
+    rate error: voltage, timing and rate all count for the best model; with
+    ``lfp_w`` (the LFP tasks' read-out) also their weighted error.
     """
     model.eval()
     x, v, spikes = batch
@@ -378,8 +400,10 @@ def validate(model: Surrogate, batch, cfg: TrainConfig) -> dict:
     pred_mV = model.to_mV(pred_v)
     sub_rmse_mv = soma_subthreshold_rmse_mv(pred_mV[..., soma].numpy(), v[..., soma].numpy())
     sub_loss = (sub_rmse_mv / float(model.v_std[soma])) ** 2  # the training term's mean, in z units²
+    lfp_loss = float(lfp_sq_err(pred_v, vz, lfp_w, torch.ones(vz.shape[:2]))) if lfp_w is not None else 0.0
     out = {"val_loss": v_loss + cfg.soma_loss_weight * soma_loss + cfg.soma_subthreshold_loss_weight * sub_loss
-           + (1.0 - calib["f1_5ms"]) + calib["rate_error"],
+           + cfg.lfp_loss_weight * lfp_loss + (1.0 - calib["f1_5ms"]) + calib["rate_error"],
+           "val_lfp_loss": lfp_loss,
            "val_voltage_loss": v_loss,
            "val_soma_subthreshold_rmse_mv": sub_rmse_mv,
            "val_rmse_mv": float(((pred_mV - v) ** 2).mean().sqrt()),

@@ -7,15 +7,16 @@ the paper's model) measured in the same run, and ``--json``.
 """
 from __future__ import annotations
 
-from . import generate, lfp, lfp_step, network, step
+from . import dt, generate, lfp, lfp_step, network, step
 
 #: Benchmark modules, in the order ``bench --help`` lists them.
-BENCHMARKS = (generate, network, lfp, lfp_step, step)
+BENCHMARKS = (generate, dt, network, lfp, lfp_step, step)
 
 EXAMPLES = """
 examples:
   surrogate-cell bench generate --json
   surrogate-cell bench generate --sims 4 --sim-seconds 2 --morphology cell1.asc
+  surrogate-cell bench dt --morphology cell1.asc --dt-ms 0.025 0.05
   surrogate-cell bench network --model l5pc.pt --cells 10,100,1000 --json
   surrogate-cell bench lfp --cells 100,1000 --json
   surrogate-cell bench step --json
@@ -23,7 +24,7 @@ examples:
 
 
 def register(sub, formatter):
-    p = sub.add_parser("bench", help="benchmarks against NEURON or the paper in the same run (generate, network, lfp, step)",
+    p = sub.add_parser("bench", help="benchmarks against NEURON or the paper in the same run (generate, dt, network, lfp, step)",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
     benches = p.add_subparsers(title="benchmarks", metavar="BENCHMARK")
     for module in BENCHMARKS:
