@@ -382,10 +382,25 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
                           np.asarray(meta["channels"]["kind"]))
 
 
-def default_model_path() -> Path:
-    """The model shipped inside the package."""
-    path = Path(str(resources.files("surrogate_cell") / "default_model" / "l5pc_synthetic.pt"))
+#: The models shipped inside the package, by name (``docs/model-card.md``).
+SHIPPED_MODELS = {"hay2011": "l5pc_hay2011.pt", "synthetic": "l5pc_synthetic.pt"}
+#: The one ``load()`` returns.
+DEFAULT_MODEL = "synthetic"
+
+
+def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
+    """The file of a model shipped inside the package: ``'hay2011'`` (the published Hay L5PC on
+    ``cell1.asc``) or ``'synthetic'`` (the Hay L5PC on the project's synthetic morphology, for small tests
+    and examples)."""
+    if name not in SHIPPED_MODELS:
+        raise ModelFormatError(f"no shipped model called {name!r}; the package ships {sorted(SHIPPED_MODELS)}")
+    path = Path(str(resources.files("surrogate_cell") / "default_model" / SHIPPED_MODELS[name]))
     if not path.is_file():
-        raise ModelFormatError("this installation ships no default model yet; pass the path of a model "
-                               "exported by 'surrogate-cell train'")
+        raise ModelFormatError(f"this installation lacks the shipped model {name!r} ({path.name}); reinstall "
+                               "surrogate-cell, or pass the path of a model exported by 'surrogate-cell train'")
     return path
+
+
+def default_model_path() -> Path:
+    """The model ``load()`` returns: :data:`DEFAULT_MODEL` of :data:`SHIPPED_MODELS`."""
+    return shipped_model_path(DEFAULT_MODEL)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..cells import HayCell
 from ..cells.geometry import CellGeometry
 from ..cells.segments import SegmentTable
 from ..data.cellspec import input_channels
@@ -73,6 +74,19 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
     }
     meta.update(extra or {})
     return _write(scripted, meta, Path(path))
+
+
+def with_geometry(src: str | Path, geometry: CellGeometry, dst: str | Path) -> Path:
+    """Write model ``src`` to ``dst`` with ``geometry`` (its cell's, checked against its segment table) in its
+    metadata; the weights are unchanged. For model files written before models carried their cell."""
+    from ..model import load
+
+    model = load(src)
+    if HayCell(geometry).segments.digest() != model.cell_digest:
+        raise ValueError(f"the geometry ({geometry.source}) is not the cell {src} was trained on")
+    meta = {k: v for k, v in model.metadata.items() if k != "metadata_sha256"}
+    meta["geometry"] = geometry.to_dict()
+    return _write(model.module, meta, Path(dst))
 
 
 def data_fields(dataset) -> dict:

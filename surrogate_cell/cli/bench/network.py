@@ -245,8 +245,8 @@ def bench_network(model_path: str, cells=(10, 100, 1000), *, sim_ms: float = 200
     Parameters
     ----------
     model_path : str
-        Exported surrogate (its morphology must be the detailed HayCell's, the
-        synthetic L5PC).
+        Exported surrogate; the detailed forms are HayCells on the geometry it
+        carries (the synthetic L5PC for a file without one).
     cells : sequence of int
         Network sizes.
     sim_ms, detailed_ms : float
@@ -333,7 +333,7 @@ def build_detailed_network(h, model, spec, net, n_cells: int, times, spikes, ids
     """
     seg = model.segments
     rows, kinds = synapse_sites(seg)
-    cells = [HayCell() for _ in range(n_cells)]
+    cells = [HayCell(model.geometry) for _ in range(n_cells)]  # the model's own cell (synthetic: no geometry)
     syns, keep = {}, []
 
     def synapse(cell, site):
@@ -515,7 +515,9 @@ def against_baseline(fig: dict, baseline: dict) -> dict:
 
 
 def check_model(model_path: str) -> None:
-    """The model must exist and be trained on the detailed form's morphology (the synthetic HayCell)."""
+    """The model must exist and be trained on the detailed form's morphology (the cell it carries, or the
+    synthetic HayCell for a file that carries none)."""
     from ...neuron import check_morphology  # NEURON: only where a simulation is built
 
-    check_morphology(load(model_path), HayCell())
+    model = load(model_path)
+    check_morphology(model, HayCell(model.geometry))
