@@ -21,7 +21,7 @@ connectivity from ``--seed`` and builds the part it owns, so the spikes do not
 depend on the number of ranks.
 
 Network fidelity: ``--detailed`` builds the same network (same inputs, sites,
-weights and delays) with detailed HayCells at dt 0.025 ms in place of the
+weights and delays) with detailed HayCells (the cell the model file carries) at dt 0.025 ms in place of the
 surrogates; ``--compare DIR`` compares this run's spikes with those in
 ``DIR/spikes.npz`` (population rates, per-cell rate correlation) and writes
 ``fidelity.json``:
@@ -63,12 +63,13 @@ class Interneuron:
 
 
 class DetailedL5PC:
-    """The detailed HayCell in a surrogate's place: one synapse per (section, x, kind), shared by its NetCons."""
+    """The detailed HayCell in a surrogate's place (the cell the model file carries): one synapse per
+    (section, x, kind), shared by its NetCons."""
 
-    def __init__(self, h, threshold_mV: float):
+    def __init__(self, h, threshold_mV: float, geometry=None):
         from surrogate_cell.cells import HayCell
 
-        self.h, self.cell, self.synapses = h, HayCell(), {}
+        self.h, self.cell, self.synapses = h, HayCell(geometry), {}
         soma = self.cell.soma[0]
         self.spike_detector = h.NetCon(soma(0.5)._ref_v, None, sec=soma)
         self.spike_detector.threshold = threshold_mV
@@ -144,7 +145,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     h.celsius = 34.0  # the Hay cell's temperature, in both forms (the surrogate ignores it)
     if args.detailed:
-        pop = _DetailedPopulation(h, pc, exc_gids, model.spike_threshold_mV)
+        pop = _DetailedPopulation(h, pc, exc_gids, model.spike_threshold_mV, model.geometry)
     else:
         pop = Population(model, exc_gids)
     inh = {}
@@ -249,12 +250,12 @@ def main(argv=None) -> int:
 class _DetailedPopulation:
     """Detailed L5PCs on the gids this rank owns (round-robin, as :class:`~surrogate_cell.neuron.Population`)."""
 
-    def __init__(self, h, pc, gids, threshold_mV: float):
+    def __init__(self, h, pc, gids, threshold_mV: float, geometry=None):
         rank, nhost = int(pc.id()), int(pc.nhost())
         self.cells = {}
         for gid in gids:
             if gid % nhost == rank:
-                self.cells[gid] = DetailedL5PC(h, threshold_mV)
+                self.cells[gid] = DetailedL5PC(h, threshold_mV, geometry)
                 pc.set_gid2node(gid, rank)
                 pc.cell(gid, self.cells[gid].spike_detector)
 

@@ -19,7 +19,7 @@ import pytest
 
 from surrogate_cell.data.inputs import SimInputs, conductance_bins
 from surrogate_cell.synapses import RECEPTORS, REVERSAL_MV
-from tests.helpers import run_cli
+from tests.helpers import assert_one_error_line, run_cli
 
 ARGS = ("--seconds", "0.6", "--sim-seconds", "0.2", "--settle-ms", "100", "--seed", "7", "--no-progress")
 
@@ -171,3 +171,26 @@ print(json.dumps({"seg": seg, "quiet": quiet.voltage_mV[:, seg].tolist(), "one":
     np.testing.assert_array_equal(one, again)  # a fresh finitialize each run
     np.testing.assert_array_equal(one[:12], quiet[:12])
     assert one[12] - quiet[12] > 0.05  # depolarised by the end of bin 12
+
+
+def test_generate_dt_and_bench_dt(tmp_path):
+    """``--dt-ms`` is the step the data are made with; ``bench dt`` compares steps against a finer reference."""
+    out = tmp_path / "coarse.h5"
+    proc = run_cli("generate", "--seconds", "0.2", "--settle-ms", "20", "--workers", "1", "--dt-ms", "0.05",
+                   "--no-progress", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["sim_dt_ms"] == 0.05
+        geometry = json.loads(f["cell_geometry"][()].decode())
+    assert geometry["source"] == "synthetic" and sum(geometry["nseg"]) == 663
+    proc = run_cli("bench", "dt", "--sims", "2", "--sim-seconds", "0.3", "--settle-ms", "20", "--dt-ms", "0.05",
+                   "--reference-dt-ms", "0.025", "--seed", "3", "--json")
+    assert proc.returncode == 0, proc.stderr
+    fig = json.loads(proc.stdout)
+    (row,) = fig["steps"]
+    assert fig["reference_dt_ms"] == 0.025 and row["dt_ms"] == 0.05
+    assert 0.3 < row["cost_vs_reference"] < 0.8  # half the steps
+    assert 0.0 <= row["spike_f1_1ms"] <= row["spike_f1_2ms"] <= row["spike_f1_5ms"] <= 1.0
+    assert 0.0 < row["soma_subthreshold_rmse_mv"] < 3.0 and 0.0 < row["compartment_rmse_mv_median"] < 3.0
+    bad = run_cli("bench", "dt", "--dt-ms", "0.01", "--sims", "1")
+    assert_one_error_line(bad, "coarser than the reference")

@@ -1,21 +1,30 @@
-"""The shipped default surrogate: loads, matches the default cell, and runs free for 60 s stably."""
+"""The shipped surrogates: they load, carry the cell they were trained on, and run free for 60 s stably."""
 import numpy as np
 import pytest
 import torch
 
 import surrogate_cell
 from surrogate_cell.cells import HayCell
-from surrogate_cell.model import default_model_path
+from surrogate_cell.model import DEFAULT_MODEL, SHIPPED_MODELS, default_model_path, load, shipped_model_path
 
 
-@pytest.fixture(scope="module")
-def model():
-    return surrogate_cell.load()
+@pytest.fixture(scope="module", params=sorted(SHIPPED_MODELS))
+def model(request):
+    return load(shipped_model_path(request.param))
 
 
-def test_default_model_is_shipped_and_small(model):
-    assert default_model_path().stat().st_size <= 20e6
-    assert model.cell_digest == HayCell().segments.digest()
+def test_the_default_is_the_published_cell(hay_reference):
+    """load() is the published Hay L5PC on cell1.asc: the same segments as HayCell("cell1.asc")."""
+    assert DEFAULT_MODEL == "hay2011" and default_model_path() == shipped_model_path("hay2011")
+    model = surrogate_cell.load()
+    assert model.geometry.source == "cell1.asc" and model.n_segments == 642
+    assert model.cell_digest == HayCell(hay_reference / "cell1.asc").segments.digest()
+
+
+def test_shipped_models_are_small_and_carry_their_cell(model):
+    assert default_model_path().stat().st_size <= 20e6 and shipped_model_path("synthetic").stat().st_size <= 20e6
+    # the cell it was trained on, rebuilt from the file alone
+    assert model.cell_digest == HayCell(model.geometry).segments.digest()
     assert model.metadata["spike_rule"] in ("probability", "threshold")
     # the conductance of every receptor class on every segment
     assert model.n_channels == 4 * model.n_segments

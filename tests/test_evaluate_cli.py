@@ -67,9 +67,10 @@ def test_evaluate_refuses_another_cells_data(tiny_data, tmp_path):
 
 
 def _default():
-    from surrogate_cell.model import default_model_path
+    """The shipped model of the synthetic cell, which the tiny data are of."""
+    from surrogate_cell.model import shipped_model_path
 
-    return default_model_path()
+    return shipped_model_path("synthetic")
 
 
 def test_bootstrap_intervals_resample_simulations():

@@ -14,7 +14,7 @@ from tests.helpers import run_script_result
 SCRIPT = r'''
 import gc
 from neuron import h
-from surrogate_cell.model import default_model_path
+from surrogate_cell.model import shipped_model_path
 from surrogate_cell.neuron import SurrogateCell, connect, reset_runner
 
 h.load_file("stdrun.hoc")
@@ -33,7 +33,7 @@ for trial in range(3):
     reset_runner()
     gc.disable()  # keep the garbage until the run is on the stack
     OldCell(); OldCell()
-    cell = SurrogateCell(default_model_path())
+    cell = SurrogateCell(shipped_model_path("synthetic"))
     stim = h.NetStim()
     stim.start, stim.number, stim.interval, stim.noise = 2.0, 40, 1.0, 0
     nc = connect(stim, cell.synapse("dend[0]", 0.5, "exc"), weight=1.0, delay=1.0)

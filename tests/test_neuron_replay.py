@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from surrogate_cell.data import Dataset
-from surrogate_cell.model import load
+from surrogate_cell.model import load, shipped_model_path
 from surrogate_cell.synapses import RECEPTORS, Kinetics
 from surrogate_cell.training.evaluate import free_run, rest_output
 from surrogate_cell.training.metrics import upward_crossings
@@ -33,7 +33,7 @@ def test_replayed_events_reproduce_the_free_run(fresh_runner, replay_data):
 
     h.load_file("stdrun.hoc")
     ds = Dataset(replay_data)
-    model = load()
+    model = load(shipped_model_path("synthetic"))  # the data are of the synthetic cell
     seg = model.segments
     cell = SurrogateCell(model)
     times, channels, weights = ds.events(0)

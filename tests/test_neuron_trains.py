@@ -60,9 +60,9 @@ def _run(model_path, inputs, played: bool):
 
 def test_played_trains_equal_neuron_events(fresh_runner):
     """The packaged model, 200 Poisson inputs: same spikes and voltages whichever way the events come."""
-    from surrogate_cell.model import default_model_path, load
+    from surrogate_cell.model import load, shipped_model_path
 
-    path = default_model_path()
+    path = shipped_model_path("synthetic")
     inputs = _inputs(load(path), 200, seed=3)
     n_events = sum(int(np.count_nonzero(times + d < 300.0)) for _, _, _, times, _, d in inputs)  # bins 0..299
     v_neuron, spikes_neuron, s_neuron = _run(path, inputs, played=False)
@@ -148,10 +148,10 @@ def _netstim_run(model_path, specs, played: bool, tstop: float = 300.0, runs: in
 
 def test_played_netstims_equal_neuron_netstims(fresh_runner):
     """NetStims replayed by the runner (Random123 reproduced) give the spikes NEURON's NetStims give."""
-    from surrogate_cell.model import default_model_path, load
+    from surrogate_cell.model import load, shipped_model_path
     from surrogate_cell.neuron import get_runner
 
-    path = default_model_path()
+    path = shipped_model_path("synthetic")
     model = load(path)
     rng = np.random.default_rng(5)
     specs = []
