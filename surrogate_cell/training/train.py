@@ -21,8 +21,8 @@ import torch
 from ..errors import SurrogateCellError
 from .diversity import diversity
 from .evaluate import choose_spike_threshold
-from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv
 from .lfp_tasks import task_matrix
+from .metrics import SUBTHRESHOLD_CLIP_MV, soma_subthreshold_rmse_mv
 from .model import ModelConfig, Surrogate, count_parameters
 from .weights import load_matching, load_weights_file, read_weights
 
