@@ -15,7 +15,7 @@ from ..cells.geometry import CellGeometry
 from ..cells.segments import SegmentTable
 from ..data.cellspec import input_channels
 from ..data.inputs import GeneratorConfig, kinetics_bounds
-from ..model import (METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, metadata_digest, validate_metadata,
+from ..model import (METADATA_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, load, metadata_digest, validate_metadata,
                      weights_digest)
 from ..synapses import trained_ranges
 from .model import ModelConfig, Surrogate
@@ -79,8 +79,6 @@ def export_model(model: torch.nn.Module, path: str | Path, *, segments: SegmentT
 def with_geometry(src: str | Path, geometry: CellGeometry, dst: str | Path) -> Path:
     """Write model ``src`` to ``dst`` with ``geometry`` (its cell's, checked against its segment table) in its
     metadata; the weights are unchanged. For model files written before models carried their cell."""
-    from ..model import load
-
     model = load(src)
     if HayCell(geometry).segments.digest() != model.cell_digest:
         raise ValueError(f"the geometry ({geometry.source}) is not the cell {src} was trained on")
