@@ -2,7 +2,7 @@
 that runs as a cell in NEURON and NetPyNE networks.
 
 >>> import surrogate_cell
->>> model = surrogate_cell.load()          # the shipped default surrogate of the synthetic Hay L5PC
+>>> model = surrogate_cell.load()          # the shipped default surrogate of the published Hay L5PC (cell1.asc)
 
 The subpackages follow the data flow: ``cells`` (the detailed cell) →
 ``data`` (training data) → ``training`` (models, export) → ``model`` (an

@@ -385,7 +385,7 @@ def load(path: str | Path | None = None, device: str = "cpu") -> SurrogateModel:
 #: The models shipped inside the package, by name (``docs/model-card.md``).
 SHIPPED_MODELS = {"hay2011": "l5pc_hay2011.pt", "synthetic": "l5pc_synthetic.pt"}
 #: The one ``load()`` returns.
-DEFAULT_MODEL = "synthetic"
+DEFAULT_MODEL = "hay2011"
 
 
 def shipped_model_path(name: str = DEFAULT_MODEL) -> Path:
