@@ -180,7 +180,7 @@ def fidelity(det: dict, sur: dict, duration: float, skip_ms: float) -> dict:
         report[pop] = rate_agreement((det["spkt"], det["spkid"]), (sur["spkt"], sur["spkid"]), pops[pop],
                                      duration, skip_ms)
     step = float(det["t"][1] - det["t"][0])
-    report["lfp"] = lfp_agreement(det["lfp"], sur["lfp"], skip_samples=int(round(skip_ms / step)))
+    report["lfp"] = lfp_agreement(det["lfp"], sur["lfp"], skip_samples=int(round(skip_ms / step)), step_ms=step)
     report["lfp"]["depths_um"] = list(LFP_DEPTHS_UM)
     return report
 
@@ -237,9 +237,11 @@ def main(argv=None) -> int:
             r = report[pop]
             print(f"{pop}: population rate {r['population_rate_hz_reference']:.2f} Hz detailed vs "
                   f"{r['population_rate_hz_candidate']:.2f} Hz swapped, error {100 * r['population_rate_error']:.1f} %, "
-                  f"per-cell rate r {r['per_cell_rate_r']:.3f} ({r['cells']} cells)")
-        print("LFP r per electrode: " + ", ".join(f"{d:g} µm {r:.3f}" for d, r in
-                                                  zip(LFP_DEPTHS_UM, report["lfp"]["per_electrode_r"])))
+                  f"per-cell rate r {r['per_cell_rate_r']:.3f}, population rate r in {r['bin_ms']:g} ms bins "
+                  f"{r['population_rate_r_bins']:.3f} ({r['cells']} cells)")
+        for key, what in (("per_electrode_r", "raw"), ("per_electrode_r_lowpass", "low-passed at 100 Hz")):
+            print(f"LFP r per electrode, {what}: " + ", ".join(f"{d:g} µm {r:.3f}" for d, r in
+                                                              zip(LFP_DEPTHS_UM, report["lfp"][key])))
     pc.barrier()
     if int(pc.nhost()) > 1:
         pc.done()
