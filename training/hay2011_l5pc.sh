@@ -61,3 +61,6 @@ $SC generate --morphology "$ASC" --seconds 20 --sim-seconds 5 --workers 2 --seed
 for run in run_lfp02 run_v2; do                                                      # 16-20 s each
     $SC evaluate --model $run/model.pt --data heldout.h5 heldout_strong.h5 --lfp --bootstrap 1000 --json > $run.heldout.json
 done
+
+# the learning curve of the model card (data seconds against held-out figures, 3 min of training per point); 30 min
+$SC learning-curve --data train.h5 perisomatic.h5 --heldout heldout.h5 --seconds 60,120,240,480 --minutes 3 --threads 2 --out curve
