@@ -49,6 +49,7 @@ import json
 import math
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -261,15 +262,12 @@ class SurrogateModel:
     def cell_digest(self) -> str:
         return self.metadata["cell_digest"]
 
-    @property
+    @cached_property
     def geometry(self) -> CellGeometry | None:
         """The trained cell's sections and 3-D points (metadata ``geometry``): ``HayCell(model.geometry)``
         builds that cell without its morphology file. None in files written without it."""
-        if self.metadata.get("geometry") is None:
-            return None
-        if "_geometry" not in self.__dict__:
-            self.__dict__["_geometry"] = CellGeometry.from_dict(self.metadata["geometry"])
-        return self.__dict__["_geometry"]
+        saved = self.metadata.get("geometry")
+        return None if saved is None else CellGeometry.from_dict(saved)
 
     def init_state(self, batch: int):
         return self.module.init_state(batch)

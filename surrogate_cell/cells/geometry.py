@@ -22,6 +22,11 @@ FAMILIES = ("soma", "dend", "apic", "axon")
 _LISTS = {"soma": "somatic", "dend": "basal", "apic": "apical", "axon": "axonal"}
 
 
+def _family(name: str) -> str:
+    """``'apic'`` of ``'apic[36]'``."""
+    return name.split("[")[0]
+
+
 @dataclass(frozen=True)
 class CellGeometry:
     """Sections, parents, ``nseg`` and 3-D points of one cell.
@@ -83,7 +88,7 @@ class CellGeometry:
         if sum(p < 0 for p in parent) != 1 or any(not -1 <= p < i for i, p in enumerate(parent)):
             raise MorphologyError("the cell geometry needs one root and every parent listed before its child")
         for name in names:
-            if name.split("[")[0] not in FAMILIES:
+            if _family(name) not in FAMILIES:
                 raise MorphologyError(f"section {name!r} of the cell geometry is not one of {FAMILIES}")
         return cls(names, parent, parent_x, child_x, nseg, points, str(d.get("source", "")))
 
@@ -129,23 +134,19 @@ def build_geometry(geometry: CellGeometry, h):
     host = h.SC_CellHost()
     counts = {f: 0 for f in FAMILIES}
     for name in geometry.names:
-        counts[name.split("[")[0]] += 1
+        counts[_family(name)] += 1
     for family in FAMILIES:
         # the host's arrays are resized in its own context, as Import3d does
         h.execute(f"create {family}[{max(counts[family], 1)}]", host)
         if counts[family] == 0:
             h.execute(f"{family}[0] delete_section()", host)
-    secs = []
-    for name in geometry.names:
-        family, idx = name.split("[")[0], int(name.split("[")[1].rstrip("]"))
-        secs.append(getattr(host, family)[idx])
-    for i, sec in enumerate(secs):
-        pts = geometry.points[i]
+    secs = [getattr(host, _family(name))[int(name.split("[")[1].rstrip("]"))] for name in geometry.names]
+    for name, sec, pts, nseg in zip(geometry.names, secs, geometry.points, geometry.nseg):
         h.pt3dclear(sec=sec)
         for x, y, z, d in pts:
             h.pt3dadd(float(x), float(y), float(z), float(d), sec=sec)
-        sec.nseg = int(geometry.nseg[i])
-        getattr(host, _LISTS[geometry.names[i].split("[")[0]]).append(sec=sec)
+        sec.nseg = int(nseg)
+        getattr(host, _LISTS[_family(name)]).append(sec=sec)
     for i, sec in enumerate(secs):
         p = geometry.parent[i]
         if p >= 0:

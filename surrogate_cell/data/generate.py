@@ -142,8 +142,9 @@ def simulate_one(sim: Simulator, plan: GenerationPlan, index: int, parts: PartsD
 def _prepare_simulator(plan: GenerationPlan, parts: PartsDir) -> Simulator:
     sim = Simulator(plan.cell, plan.settings)
     c = sim.cell
-    parts.write_cell(c.segments.to_dict(), c.channels.to_dict(), c.digest, plan.cell.describe(),
-                     geometry_of(c.cell, plan.cell.describe()["morphology"]).to_dict())
+    description = plan.cell.describe()
+    parts.write_cell(c.segments.to_dict(), c.channels.to_dict(), c.digest, description,
+                     geometry_of(c.cell, description["morphology"]).to_dict())
     return sim
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SurrogateCellError
-from ..lfp import NetworkLFP, laminar_probe, vmem_to_imem_for
+from ..lfp import ElectrodeConfig, NetworkLFP, laminar_probe, vmem_to_imem_for
 
 #: Lateral positions (µm) of the two task probes, and their contact heights along the apical axis (µm).
 TASK_X_UM = (30.0, 100.0)
@@ -40,15 +40,10 @@ def task_kernels(segments, geometry) -> np.ndarray:
     if geometry is None:
         raise SurrogateCellError("the LFP tasks need the cell's geometry, which this data set does not carry; "
                                  "generate the data again with this version, or train without --lfp-loss-weight")
-    T = vmem_to_imem_for(segments, geometry, method="neuron")
-    rows = []
-    for x in TASK_X_UM:
-        net = NetworkLFP(laminar_probe(x, 0.0, TASK_Y_UM), segments, T, dipole=(x == TASK_X_UM[0]))
-        net.add_cell((0.0, 0.0, 0.0))
-        rows.append(net.kernels[0])
-        if net.dipole:
-            dipole = net.dipole_kernels[0]
-    return np.concatenate(rows + [dipole])
+    contacts = ElectrodeConfig(np.concatenate([laminar_probe(x, 0.0, TASK_Y_UM).positions_um for x in TASK_X_UM]))
+    net = NetworkLFP(contacts, segments, vmem_to_imem_for(segments, geometry, method="neuron"), dipole=True)
+    net.add_cell((0.0, 0.0, 0.0))
+    return np.concatenate([net.kernels[0], net.dipole_kernels[0]])
 
 
 def task_matrix(segments, geometry, voltages_mV: np.ndarray, v_std_mV: np.ndarray) -> np.ndarray:
