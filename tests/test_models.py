@@ -134,6 +134,36 @@ def test_projected_step_equals_the_step_on_every_channel(cell, arch):
         local.step_projected(torch.zeros(1, 2 * local.n_groups), local.init_state(1))
 
 
+@pytest.mark.parametrize("tower_hidden", (4, 0))
+@pytest.mark.parametrize("arch", ARCHS)
+def test_step_rows_is_the_full_step_on_those_rows(cell, arch, tower_hidden):
+    """step_rows gives the full step's voltages on its rows (the soma's fitted read-out included), the same
+    spikes and the same state, in place (inference) and with gradients."""
+    model, dend = _model(cell, arch, tower_hidden, local_path=False, soma_glm=False, soma_fit=True)
+    torch.manual_seed(5)
+    x = torch.rand(3, 60, 2 * len(dend)) * (torch.rand(3, 60, 2 * len(dend)) < 0.05)
+    _spiking(model, x)
+    z = x @ model.input_projection()
+    rows = torch.tensor([3, 0, len(cell.segments) - 1, 7])  # any order, the soma among them
+    fired = 0
+    for grad in (False, True):
+        with torch.set_grad_enabled(grad):
+            a = b = model.init_state(3)
+            for t in range(60):
+                va, pa, a = model.step_projected(z[:, t], a if grad else a.clone())
+                vb, pb, b = model.step_rows(z[:, t], b if grad else b.clone(), rows)
+                np.testing.assert_allclose(vb.detach().numpy(), va[:, rows].detach().numpy(), atol=1e-4)
+                np.testing.assert_array_equal(pb.detach().numpy(), pa.detach().numpy())
+                np.testing.assert_array_equal(b.detach().numpy(), a.detach().numpy())
+                fired += int(model._split(a.detach())[3][:, 0].sum())  # spikes of this bin
+    assert fired > 0  # the spike path (waveforms, history) takes part
+    v, _, _ = model.step_rows(z[:, 0], model.init_state(3), torch.zeros(0, dtype=torch.long))
+    assert v.shape == (3, 0)
+    local, _ = _model(cell, arch, 0)
+    with pytest.raises(RuntimeError, match="local path"):
+        local.step_rows(torch.zeros(1, 2 * local.n_groups), local.init_state(1), rows)
+
+
 def test_step_cost_does_not_grow_with_time(cell):
     model, dend = _model(cell, "mh")
     state = model.init_state(4)
@@ -201,6 +231,28 @@ def test_export_loads_without_training_code(cell, arch, tmp_path):
     assert loaded.cell_digest == cell.segments.digest()
     assert loaded.n_channels == 2 * len(dend) and loaded.segments.section[0] == "soma[0]"
     assert path.stat().st_size < 20e6
+
+
+def test_rescripted_keeps_weights_metadata_and_steps(cell, tmp_path):
+    """A model file written anew with this version's code: the same weights, metadata and steps."""
+    from surrogate_cell.training.export import rescripted
+
+    model, dend = _model(cell, "mmoe", 0, local_path=False, soma_glm=False)
+    src = _export(model, dend, cell, tmp_path / "m.pt", "mmoe")
+    dst = rescripted(src, tmp_path / "again.pt")
+    a, b = load(src), load(dst)
+    assert {k: v for k, v in a.metadata.items() if k != "metadata_sha256"} == \
+        {k: v for k, v in b.metadata.items() if k != "metadata_sha256"}
+    x = torch.rand(2, 2 * len(dend))
+    with torch.no_grad():
+        va, pa, _ = a.module.step(x, a.init_state(2))
+        vb, pb, _ = b.module.step(x, b.init_state(2))
+    np.testing.assert_array_equal(va.numpy(), vb.numpy())
+    np.testing.assert_array_equal(pa.numpy(), pb.numpy())
+    local = _export(*_model(cell, "mh"), cell, tmp_path / "local.pt")
+    with pytest.raises(ValueError, match="local path"):
+        rescripted(local, tmp_path / "no.pt")
+    assert not (tmp_path / "no.pt").exists()
 
 
 def _rewrite_metadata(good, out, reseal=False, **changes):

@@ -178,6 +178,41 @@ def test_fit_soma_changes_the_soma_output_only(two_sets, tmp_path):
         assert not args[2].exists() or args[2] == out / "model.pt"
 
 
+def test_fit_spikes_refits_the_history_and_the_threshold(two_sets, tmp_path):
+    from surrogate_cell.training.evaluate import evaluate, sims_drive
+    from surrogate_cell.training.export import training_model
+    from surrogate_cell.training.spike_fit import spike_figures
+
+    out = tmp_path / "run"
+    proc = run_cli("train", "--data", *two_sets, "--arch", "mh", *TINY_MODEL, "--steps", "4", "--eval-every", "2",
+                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--out", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    fitted = tmp_path / "fitted.pt"
+    proc = run_cli("fit-spikes", "--model", out / "model.pt", "--data", *two_sets, "--out", fitted, "--json",
+                   "--no-progress", "--threads", "1", "--rounds", "1")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    b = load(fitted)
+    fit = b.metadata["spike_history_fit"]["train"]
+    # moves are kept only where they raise the objective on the simulations fitted on
+    assert fit["after"]["objective"] >= fit["before"]["objective"]
+    np.testing.assert_allclose(b.module.w_hist.detach().numpy(), summary["w_hist"], rtol=1e-6)
+    assert abs(b.spike_probability - summary["level"]) < 1e-6
+    # the batched search counts the spikes that the exported model's own steps give
+    data = DatasetUnion([Dataset(p) for p in two_sets])
+    train_sims = b.metadata["train_sims"]
+    model = training_model(b, data)
+    figs = spike_figures(model, sims_drive(model, data, train_sims), model.w_hist.detach()[None], [b.spike_probability])
+    stepped = evaluate(b, data, sims=train_sims, n_boot=0)["_traces"]["pred_spikes"]
+    assert figs[0]["spikes"] == sum(len(s) for s in stepped)
+    for args, phrase in ((("--rounds", "0"), "at least 1"), (("--out", out / "model.pt"), "must differ")):
+        dst = tmp_path / "x.pt"
+        proc = run_cli("fit-spikes", "--model", out / "model.pt", "--data", *two_sets, "--out", dst,
+                       "--no-progress", *args)
+        assert_one_error_line(proc, phrase)
+        assert not dst.exists()
+
+
 def test_soma_subthreshold_loss_is_the_figure_it_targets(two_sets, tmp_path):
     """The training term, in mV², is the square of ``soma_subthreshold_rmse_mv``; fine-tuning with it moves
     the weights."""

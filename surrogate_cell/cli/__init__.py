@@ -16,13 +16,13 @@ import sys
 
 from .. import __version__
 from ..errors import SurrogateCellError
-from . import (bench, build_mechanisms, compare, demo, evaluate, fit_soma, generate, inspect_data, learning_curve,
-               plot_data, protocols, train)
+from . import (bench, build_mechanisms, compare, demo, evaluate, fit_soma, fit_spikes, generate, inspect_data,
+               learning_curve, plot_data, protocols, train)
 from .paths import check_output_paths
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = (demo, build_mechanisms, protocols, generate, inspect_data, plot_data, bench, train, fit_soma, evaluate,
-            compare, learning_curve)
+COMMANDS = (demo, build_mechanisms, protocols, generate, inspect_data, plot_data, bench, train, fit_spikes, fit_soma,
+            evaluate, compare, learning_curve)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):

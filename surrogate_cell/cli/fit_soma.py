@@ -15,11 +15,8 @@ held-out data with `surrogate-cell evaluate`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from ..data import Dataset, DatasetUnion
-from ..errors import SurrogateCellError
-from ..model import load
+from .refit import export_refitted, sim_list, trained_model
 
 EXAMPLES = """
 examples:
@@ -41,39 +38,16 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    import torch  # heavy (torch): only when a model runs
-
-    from ..training.evaluate import check_compatible  # heavy (torch): only when training code runs
-    from ..training.export import export_model, training_model  # heavy (torch): only when training code runs
     from ..training.soma_fit import fit_soma  # heavy (torch): only when training code runs
 
-    if Path(args.out).resolve() == Path(args.model).resolve():
-        raise SurrogateCellError("--out must differ from --model: the fitted model is a new file")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    exported = load(args.model)
+    exported, dataset, model = trained_model(args)  # fit_soma refuses one fitted already
     meta = exported.metadata
-    dataset = DatasetUnion([Dataset(p) for p in args.data], None)
-    check_compatible(exported, dataset)
-    if dataset.digest != meta.get("data_digest"):
-        raise SurrogateCellError(f"--data is not the training data of {args.model} (digest {dataset.digest[:8]}… "
-                                 f"against the model's {str(meta.get('data_digest'))[:8]}…); give the files it was "
-                                 "trained on, in the same order")
-    if "train_sims" not in meta or "val_sims" not in meta:
-        raise SurrogateCellError(f"{args.model} does not record its training and validation simulations; "
-                                 "export it with `surrogate-cell train`")
-    model = training_model(exported, dataset)  # fit_soma refuses one fitted already, and switches the read-out on
-    val_sims = list(meta["val_sims"])
-    report = fit_soma(model, dataset, list(meta["train_sims"]), val_sims, progress=not args.no_progress)
+    report = fit_soma(model, dataset, sim_list(meta, "train_sims"), sim_list(meta, "val_sims"),
+                      progress=not args.no_progress)
     config = json.loads(json.dumps(meta["config"]))
     config["model"]["soma_fit"] = True
-    keep = {k: meta[k] for k in ("spike_calibration", "train_sims", "val_sims", "provenance") if k in meta}
-    keep["soma_fit"] = {k: v for k, v in report.items() if k != "val_rmse_mv_by_ridge"}
-    path = export_model(model, args.out, segments=exported.segments, channel_segment=exported.channel_segment,
-                        channel_kind=exported.channel_kind, arch=meta["arch"], config=config,
-                        data_digest=meta["data_digest"], trained_inputs=exported.trained_inputs,
-                        spike_threshold_mV=meta["spike_threshold_mV"], geometry=exported.geometry,
-                        extra=keep)
-    summary = {"model": str(path), **keep["soma_fit"]}
+    fitted = {k: v for k, v in report.items() if k != "val_rmse_mv_by_ridge"}
+    path = export_refitted(model, exported, args.out, config, {"soma_fit": fitted})
+    summary = {"model": str(path), **fitted}
     print(json.dumps(summary) if args.json else "\n".join(f"{k}: {v}" for k, v in summary.items()))
     return 0

@@ -119,9 +119,9 @@ class ModelBatch:
             self.self_ncs = [c._self_nc for c in self.cells]
             self._built_size = B
         self.rec_row_t = torch.as_tensor(self.rec_row, dtype=torch.long, device=dev)
-        self.rec_seg_t = torch.as_tensor(self.rec_seg, dtype=torch.long, device=dev)
         self.rec_row_np = np.asarray(self.rec_row, dtype=np.int64)
         self.rec_seg_np = np.asarray(self.rec_seg, dtype=np.int64)
+        self._choose_rows(dev)
         with torch.inference_mode():
             self.state = self.model.module.init_state(B).to(dev)
         self._start_conductance(B, dev)
@@ -133,6 +133,30 @@ class ModelBatch:
         self.spike_times: list[np.ndarray] = []
         for recorder, group in self.probes:
             recorder.start_group(group, self._v0)
+
+    def _choose_rows(self, dev) -> None:
+        """Which voltages each step computes: all segments where an LFP probe multiplies the voltages (or the
+        model file predates ``step_rows``), else only the soma (threshold rule) and the recorded segments, so
+        that a step's cost does not grow with the segments. Sets the columns of the soma and the recordings."""
+        import torch  # heavy: only once cells run
+
+        module = self.model.module
+        full = not hasattr(module, "step_rows") or any(rec.forms[g] == "full" for rec, g in self.probes)
+        if full:
+            self._rows = None
+            self._soma_col = self.soma_row
+            rec_col = self.rec_seg_np
+        else:
+            wanted = np.unique(np.concatenate([[self.soma_row] if self.spike_rule == "threshold" else [],
+                                               self.rec_seg_np]).astype(np.int64))
+            self._rows = torch.as_tensor(wanted, dtype=torch.long, device=dev)
+            self._soma_col = int(np.searchsorted(wanted, self.soma_row))
+            rec_col = np.searchsorted(wanted, self.rec_seg_np)
+            with torch.inference_mode():  # the first TorchScript calls of a method are slow: not in the run
+                zeros = torch.zeros(len(self.cells), self.projection.shape[1], device=dev)
+                for _ in range(self.runner.config.warmup_steps):
+                    module.step_rows(zeros, module.init_state(len(self.cells)), self._rows)
+        self.rec_col_t = torch.as_tensor(rec_col, dtype=torch.long, device=dev)
 
     def _check_shapes(self, v, p, B) -> None:
         if v.shape != (B, self.n_segments) or p.shape != (B,):
@@ -146,15 +170,17 @@ class ModelBatch:
 
         K, P = max(len(self.kinetics), 1), self.projection.shape[1]
         f64 = dict(dtype=torch.float64, device=dev)
-        self._decay = torch.zeros(K, B, P, **f64)
-        self._rise = torch.zeros(K, B, P, **f64)
+        # per kinetics: the decay states [0, K), the rise states [K, 2K); and [2K], the events' share of the
+        # current bin's mean: one index_add_ then serves all three
+        self._acc = torch.zeros(2 * K + 1, B, P, **f64)
+        self._n_kinetics = K
         td = np.array([k.tau_decay_ms for k in self.kinetics] or [1.0])
         tr = np.array([k.tau_rise_ms for k in self.kinetics] or [0.0])
         self._tau = np.stack([td, tr])  # (2, K); a rise of 0 is a jump: no rise state
         self._scale = np.array([k.nS_per_weight * k.factor for k in self.kinetics] or [0.0])
         keep, area = decay_over(1.0, self._tau)  # per unit state over a whole 1 ms bin
-        self._keep = torch.as_tensor(keep, **f64)[:, :, None, None]
-        self._area = torch.as_tensor(area, **f64)
+        self._keep = torch.as_tensor(keep.reshape(-1), **f64)[:, None, None]  # (2K, 1, 1)
+        self._area = torch.as_tensor(np.concatenate([area[0], -area[1]]), **f64)  # the rise states count negative
         counts = np.array([len(c) for c, _ in self._targets], dtype=np.int64)
         self._comp_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._comp_channel = np.concatenate([c for c, _ in self._targets] + [np.zeros(0, np.int64)])
@@ -164,10 +190,10 @@ class ModelBatch:
         """The projected mean conductance of bin [k − 1, k) of every cell, (B, P) float32; advances the states."""
         import torch  # heavy: only once cells run
 
-        mean = torch.einsum("k,kbp->bp", self._area[0], self._decay) - torch.einsum("k,kbp->bp", self._area[1],
-                                                                                    self._rise)
-        self._decay.mul_(self._keep[0])
-        self._rise.mul_(self._keep[1])
+        K, acc = self._n_kinetics, self._acc
+        states = acc[: 2 * K]
+        mean = torch.einsum("k,kbp->bp", self._area, states)  # of the states at the bin's start
+        states.mul_(self._keep)
         if rows.size:
             # one row per component of every event (an AMPA+NMDA synapse has two)
             first = self._comp_start[codes]
@@ -178,16 +204,18 @@ class ModelBatch:
             amount = weights[ev] * self._scale[kin]
             rest = np.clip(k - times[ev], 0.0, 1.0)  # time from the event to the bin's end (ms)
             left, integral = decay_over(rest, self._tau[:, kin])  # at the bin's end, and over the rest of the bin
-            part = amount * (integral[0] - integral[1])
-            dev = self._decay.device
-            w = self.projection[torch.as_tensor(chan, device=dev)]
-            row = torch.as_tensor(rows[ev], device=dev)
-            mean.index_add_(0, row, w * torch.as_tensor(part, device=dev)[:, None])
-            B = self._decay.shape[1]
-            slot = torch.as_tensor(kin * B, device=dev) + row
-            for state, side in ((self._decay, 0), (self._rise, 1)):
-                add = w * torch.as_tensor(amount * left[side], device=dev)[:, None]
-                state.view(-1, w.shape[1]).index_add_(0, slot, add)
+            # per component: its decay state, its rise state, and its part of this bin's mean
+            coef = np.stack([amount * left[0], amount * left[1], amount * (integral[0] - integral[1])], axis=1)
+            B = acc.shape[1]
+            row = rows[ev]
+            slot = np.stack([kin * B + row, (K + kin) * B + row, 2 * K * B + row], axis=1)
+            dev = acc.device
+            w = self.projection[torch.as_tensor(chan, device=dev)]  # (components, P)
+            add = w[:, None, :] * torch.as_tensor(coef, device=dev)[:, :, None]
+            acc[2 * K].zero_()
+            acc.view(-1, w.shape[1]).index_add_(0, torch.as_tensor(slot.reshape(-1), device=dev),
+                                                 add.view(-1, w.shape[1]))
+            mean += acc[2 * K]
         return mean.float()
 
     def step(self, k: int, rows: np.ndarray, codes: np.ndarray, weights: np.ndarray, times: np.ndarray):
@@ -198,12 +226,15 @@ class ModelBatch:
         t0 = time.perf_counter()
         with torch.inference_mode():
             z = self._conductance(k, rows, codes, weights, times)
-            v, p, self.state = self.model.module.step_projected(z, self.state)
+            if self._rows is None:
+                v, p, self.state = self.model.module.step_projected(z, self.state)
+            else:  # v holds the columns of self._rows only
+                v, p, self.state = self.model.module.step_rows(z, self.state, self._rows)
             if self.spike_rule == "threshold":
-                cur = v[:, self.soma_row].double().cpu().numpy()
+                cur = v[:, self._soma_col].double().cpu().numpy()
             else:
                 cur = p.double().cpu().numpy()
-            rec = v[self.rec_row_t, self.rec_seg_t].double().cpu().numpy() if self.rec_row else None
+            rec = v[self.rec_row_t, self.rec_col_t].double().cpu().numpy() if self.rec_row else None
             self.runner.stats.model_s += time.perf_counter() - t0
             if self.probes:
                 t1 = time.perf_counter()

@@ -12,7 +12,8 @@ from ..errors import SurrogateCellError
 from ..fidelity import lfp_agreement
 from ..lfp import NetworkLFP, laminar_probe, vmem_to_imem_for
 from ..model import SurrogateModel
-from .metrics import bootstrap_intervals, evaluate_traces, prf, upward_crossings
+from .metrics import bootstrap_intervals, evaluate_traces, upward_crossings
+from .spike_fit import Drive, choose_level, rest_probability, spike_drive
 
 
 def check_compatible(model: SurrogateModel, dataset) -> None:
@@ -129,9 +130,6 @@ def lfp_fidelity(result: dict, segments, *, x_um: float = 50.0, y_um=LFP_CONTACT
             "lfp_rms_ratio": agreement["rms_ratio"], "lfp_contact_y_um": y.tolist(), "lfp_contact_x_um": float(x_um)}
 
 
-DEFAULT_LEVELS = np.concatenate([[0.02, 0.03, 0.05, 0.07], np.round(np.arange(0.1, 0.96, 0.05), 2)])
-
-
 @torch.no_grad()
 def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None, drive=None) -> dict:
     """Set the spike threshold of a training :class:`~surrogate_cell.training.model.Surrogate`.
@@ -144,37 +142,30 @@ def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None, dri
     the chosen threshold. ``drive``: the model's :meth:`drive` spike drive over ``x`` from rest,
     where the caller has it already.
     """
-    levels = DEFAULT_LEVELS if levels is None else levels
-    was_training = model.training
-    model.eval()
-    state = model.init_state(x.shape[0])
-    _, _, hist0, _, prev0 = model._split(state)
     if drive is None:
-        _, drive, _, _ = model.drive(x, state)
-    true = [np.asarray(t) for t in true_spikes]
-    n_true = sum(len(t) for t in true)
-    best = {"level": 0.5, "objective": -np.inf}
-    for level in levels:
-        model.spike_logit_threshold.fill_(float(np.log(level / (1 - level))))
-        _, logit, _, _, _ = model.spike_loop(drive, hist0, prev0)
-        pred = [upward_crossings(p, float(level), 0.0) for p in torch.sigmoid(logit).numpy()]  # rest: p ≈ 0
-        n_pred = sum(len(p) for p in pred)
-        f1 = prf(np.concatenate([t + i * 1e6 for i, t in enumerate(true)] + [np.zeros(0)]),
-                 np.concatenate([p + i * 1e6 for i, p in enumerate(pred)] + [np.zeros(0)]), 5.0)[2]
-        rate_err = abs(n_pred - n_true) / max(n_true, 1)
-        if f1 - rate_err > best["objective"]:
-            best = {"level": float(level), "objective": float(f1 - rate_err), "f1_5ms": float(f1),
-                    "rate_error": float(rate_err)}
-    model.spike_logit_threshold.fill_(float(np.log(best["level"] / (1 - best["level"]))))
-    model.train(was_training)
-    return best
+        d = spike_drive(model, x, true_spikes)
+    else:
+        _, _, hist0, _, prev0 = model._split(model.init_state(x.shape[0]))
+        d = Drive(drive, hist0, prev0, [np.asarray(t, dtype=np.float64) for t in true_spikes],
+                  rest_probability(model))
+    return choose_level(model, d, levels)
+
+
+def sims_drive(model, dataset, sims, chunk: int = 8) -> Drive:
+    """:func:`~.spike_fit.spike_drive` over whole simulations ``sims`` of ``dataset``, read ``chunk`` at a time
+    (a 5 s simulation's inputs are about 50 MB)."""
+    parts = []
+    for i in range(0, len(sims), chunk):
+        windows = [dataset.window(int(s), 0, dataset.sim_ms) for s in sims[i:i + chunk]]
+        x = torch.from_numpy(np.stack([w[0] for w in windows])).float()
+        parts.append(spike_drive(model, x, [w[2] for w in windows], chunk))
+    return Drive(torch.cat([p.drive for p in parts]), torch.cat([p.hist0 for p in parts]),
+                 torch.cat([p.prev0 for p in parts]), [t for p in parts for t in p.true_spikes], parts[0].p_rest)
 
 
 def calibrate_spike_probability(model, dataset, sims, levels=None) -> dict:
     """:func:`choose_spike_threshold` on whole simulations ``sims`` of ``dataset``."""
-    windows = [dataset.window(int(s), 0, dataset.sim_ms) for s in sims]
-    x = torch.from_numpy(np.stack([w[0] for w in windows])).float()
-    return choose_spike_threshold(model, x, [w[2] for w in windows], levels)
+    return choose_level(model, sims_drive(model, dataset, sims), levels)
 
 
 def spike_rule(model: SurrogateModel) -> str:

@@ -87,6 +87,19 @@ def with_geometry(src: str | Path, geometry: CellGeometry, dst: str | Path) -> P
     return _write(model.module, meta, Path(dst))
 
 
+def rescripted(src: str | Path, dst: str | Path) -> Path:
+    """Write model ``src`` to ``dst`` scripted from this version's code: the same weights and metadata, this
+    version's methods (a file written before :meth:`~.model.Surrogate.step_rows` existed gains it)."""
+    model = load(src)
+    if model.metadata.get("config", {}).get("model", {}).get("local_path"):
+        raise ValueError(f"{src} has a local path, whose channel rows a model file does not keep: retrain it")
+    scripted = torch.jit.script(training_model(model, model).cpu().eval())  # the loaded model is its own cell
+    if weights_digest(scripted) != model.metadata["params_sha256"]:
+        raise ValueError(f"{src}: its weights did not load unchanged into this version's model")
+    meta = {k: v for k, v in model.metadata.items() if k != "metadata_sha256"}
+    return _write(scripted, meta, Path(dst))
+
+
 def data_fields(dataset) -> dict:
     """The keyword arguments of :func:`export_model` that come from the training data: the cell's tables and
     geometry, its input channels, the trained input ranges and the data digest."""

@@ -630,9 +630,11 @@ class Surrogate(nn.Module):
         g = g + self.gate_b
         return torch.softmax(g + self.gate_logmask, dim=-1)
 
-    def _towers(self, feat: Tensor, h: Tensor, feature_major: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    def _towers(self, feat: Tensor, h: Tensor, feature_major: bool, rows: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tensor, Tensor]:
         """feat (M, F), h (M, E, H) → voltage z of the towers, (M, N) or, if ``feature_major``, (N, M);
-        the soma task's mixed expert output (M, D); expert outputs (M, E, D)."""
+        the soma task's mixed expert output (M, D); expert outputs (M, E, D). ``rows`` (R,): only those
+        towers, (M, R) or (R, M)."""
         e = self.experts.readout(h)  # (M, E, D)
         M = e.shape[0]
         D = e.shape[2]
@@ -641,6 +643,8 @@ class Surrogate(nn.Module):
             mixed = e[:, 0, :]
             # the bias as one more column of the weights (a broadcast add over (N, M) costs more than the product)
             w = torch.cat([self.t_w1[:, :, 0], (self.t_b1[:, 0] + self.t_b2)[:, None]], dim=1)
+            if rows is not None:
+                w = w.index_select(0, rows)
             return torch.mm(w, torch.cat([mixed, mixed.new_ones(M, 1)], dim=1).t()), mixed, e
         # every tower's first layer as one matrix: (D, N*K)
         w1 = self.t_w1.permute(1, 0, 2).reshape(D, -1)
@@ -662,6 +666,8 @@ class Surrogate(nn.Module):
             v = pre[:, :, 0] + self.t_b2
         else:
             v = torch.einsum("mnk,nk->mn", torch.relu(pre), self.t_w2) + self.t_b2
+        if rows is not None:
+            v = v.index_select(1, rows)
         return (v.t().contiguous() if feature_major else v), soma_in, e
 
     def _spike_drive(self, soma_in: Tensor, h: Tensor, feat: Tensor, v_soma: Tensor) -> Tensor:
@@ -691,20 +697,24 @@ class Surrogate(nn.Module):
     def _local_state(self, state: Tensor) -> Tensor:
         return state[:, self._offsets()[1]:self.n_core]
 
-    def spike_loop(self, drive: Tensor, hist: Tensor, prev: Tensor
-                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    def spike_loop(self, drive: Tensor, hist: Tensor, prev: Tensor, w_hist: Optional[Tensor] = None,
+                   thr: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """Run the spike mechanism on its own spikes over a window.
 
         drive (B, T) → spikes (B, T) in {0, 1}, logit (B, T), spike history after each bin (B, T, n_hist),
-        last history (B, n_hist), last logit (B,).
+        last history (B, n_hist), last logit (B,). ``w_hist`` (B, n_hist) and ``thr`` (B,): per-row history
+        weights and logit thresholds in place of the model's (a search over them runs as one batch).
         """
-        thr = self.spike_logit_threshold
+        threshold = self.spike_logit_threshold if thr is None else thr
         spikes: List[Tensor] = []
         logits: List[Tensor] = []
         hists: List[Tensor] = []
         for t in range(drive.shape[1]):
-            logit = drive[:, t] + hist @ self.w_hist
-            fired = ((logit >= thr) & (prev < thr)).to(drive.dtype)
+            if w_hist is None:
+                logit = drive[:, t] + hist @ self.w_hist
+            else:
+                logit = drive[:, t] + (hist * w_hist).sum(-1)
+            fired = ((logit >= threshold) & (prev < threshold)).to(drive.dtype)
             hist = hist * self.history.decay + fired[:, None]
             prev = logit
             spikes.append(fired)
@@ -855,7 +865,20 @@ class Surrogate(nn.Module):
         cost does not grow with the channels. Not for models with a local path (it reads every channel)."""
         if self.local_path:
             raise RuntimeError("a model with a local path reads every channel: use step(x, state)")
-        return self._step(self._expand(z), z.new_zeros(z.shape[0], 0), state)
+        return self._step(self._expand(z), z.new_zeros(z.shape[0], 0), state, None)
+
+    @torch.jit.export
+    def step_rows(self, z: Tensor, state: Tensor, rows: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`step_projected` that computes the voltages of the segment ``rows`` (R,) only: voltage_mV
+        (B, R), spike probability (B,), new state; the spikes and the state are those of the full step.
+        The runner's form where only the soma and the recorded segments are read: its cost does not grow
+        with the segments."""
+        if self.local_path:
+            raise RuntimeError("a model with a local path reads every channel: use step(x, state)")
+        # the soma's tower drives the spikes: it rides as row 0 and is dropped from the output
+        both = torch.cat([self.soma_rows, rows])
+        v, p, new = self._step(self._expand(z), z.new_zeros(z.shape[0], 0), state, both)
+        return v[:, 1:], p, new
 
     @torch.jit.export
     def step(self, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -876,10 +899,12 @@ class Surrogate(nn.Module):
         transposed view of a (N, B) tensor; an ``x`` in the same layout (``x = buf.t()`` for a contiguous
         (C, B) ``buf``, as the runner builds it) is the fastest input.
         """
-        return self._step(self._group(x), x, state)
+        return self._step(self._group(x), x, state, None)
 
-    def _step(self, grouped: Tensor, x: Tensor, state: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """:meth:`step` from the trace columns' input ``grouped`` (B, F); ``x`` feeds the local path only."""
+    def _step(self, grouped: Tensor, x: Tensor, state: Tensor, rows: Optional[Tensor]
+              ) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`step` from the trace columns' input ``grouped`` (B, F); ``x`` feeds the local path only.
+        ``rows``: the voltages of these segments only, the soma's first (no local path)."""
         # without autograd the state advances in place, slice by slice (at batch 1000 the local traces are
         # most of it; a new buffer each step cost more than the GRU). With autograd the new state is a new
         # tensor and the local traces are copied in (autograd forbids writing into saved slices).
@@ -893,8 +918,16 @@ class Surrogate(nn.Module):
         hs = h.view(-1, self.n_experts, self.hidden)
         # voltages in the feature-major layout (segments, batch), as the state is stored: the local path's
         # sparse read-out and the spike waveforms add into them without transposing copies
-        vT, soma_in, e = self._towers(feat, hs, True)
-        drive = self._spike_drive(soma_in, hs, feat, vT[self.soma_index])
+        vT, soma_in, e = self._towers(feat, hs, True, rows)
+        soma_at = self.soma_index if rows is None else 0
+        drive = self._spike_drive(soma_in, hs, feat, vT[soma_at])
+        spike_kernel, w_hist_v, v_std, v_mean = self.spike_kernel, self.w_hist_v, self.v_std, self.v_mean
+        soma_rows, z_low, z_high = self.soma_rows, self.z_low, self.z_high
+        if rows is not None:
+            spike_kernel, w_hist_v = spike_kernel.index_select(0, rows), w_hist_v.index_select(0, rows)
+            v_std, v_mean = v_std.index_select(0, rows), v_mean.index_select(0, rows)
+            z_low, z_high = z_low.index_select(0, rows), z_high.index_select(0, rows)
+            soma_rows = torch.nonzero(rows == self.soma_index).flatten()
         old = state[:, o2:self.n_core]
         la = old
         if self.local_path:
@@ -905,7 +938,8 @@ class Surrogate(nn.Module):
             drive = drive + self.spike_from_soma * soma + d_loc
         if self.soma_fit:
             fit = self._soma_correction(torch.cat([h, e.flatten(1), feat], dim=1))[None, :]
-            vT = vT.index_add_(0, self.soma_rows, fit) if in_place else vT.index_add(0, self.soma_rows, fit)
+            fit = fit.expand(soma_rows.shape[0], -1)
+            vT = vT.index_add_(0, soma_rows, fit) if in_place else vT.index_add(0, soma_rows, fit)
         thr = self.spike_logit_threshold
         logit = drive + hist @ self.w_hist
         fired = ((logit >= thr) & (prev < thr)).to(vT.dtype)
@@ -913,12 +947,11 @@ class Surrogate(nn.Module):
         hist = hist * self.history.decay + fired[:, None]
         if in_place:
             # clamped in mV, with two scalars: the same as in z (v_std > 0), and far cheaper than per-row bounds
-            vT = vT.addmm_(self.spike_kernel, last.t()).addmm_(self.w_hist_v, hist.t())
-            vT = vT.mul_(self.v_std[:, None]).add_(self.v_mean[:, None]).clamp_(self.v_low_mV, self.v_high_mV)
+            vT = vT.addmm_(spike_kernel, last.t()).addmm_(w_hist_v, hist.t())
+            vT = vT.mul_(v_std[:, None]).add_(v_mean[:, None]).clamp_(self.v_low_mV, self.v_high_mV)
         else:
-            vT = torch.addmm(torch.addmm(vT, self.spike_kernel, last.t()), self.w_hist_v, hist.t())
-            vT = torch.addcmul(self.v_mean[:, None], torch.clamp(vT, self.z_low[:, None], self.z_high[:, None]),
-                               self.v_std[:, None])
+            vT = torch.addmm(torch.addmm(vT, spike_kernel, last.t()), w_hist_v, hist.t())
+            vT = torch.addcmul(v_mean[:, None], torch.clamp(vT, z_low[:, None], z_high[:, None]), v_std[:, None])
         new[:, :o1] = a
         new[:, o1:o2] = h
         if not in_place:
