@@ -23,14 +23,18 @@ def cell():
     return HayCell()
 
 
+def _config(arch, tower_hidden=4, **kw):
+    kw.setdefault("local_path", True)
+    kw.setdefault("soma_glm", True)
+    return ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=tower_hidden,
+                       spike_kernel_ms=6, **kw)
+
+
 def _model(cell, arch, tower_hidden=4, **kw):
     st = cell.segments
     dend = np.flatnonzero(~np.isin(st.region, ["soma", "axon"]))
     groups = np.array([REGION_INDEX[r] for r in st.region])
-    kw.setdefault("local_path", True)
-    kw.setdefault("soma_glm", True)
-    cfg = ModelConfig(arch=arch, n_groups=8, hidden=16, n_experts=3, expert_dim=8, tower_hidden=tower_hidden,
-                      spike_kernel_ms=6, **kw)
+    cfg = _config(arch, tower_hidden, **kw)
     model = Surrogate(cfg, st.mid_um[dend], st.mid_um[dend], groups, np.full(len(st), -70.0), np.full(len(st), 4.0),
                       local_rows=local_rows(st, dend, dend))
     with torch.no_grad():  # the zero-initialised parts must take part in the checks
@@ -44,11 +48,13 @@ def _model(cell, arch, tower_hidden=4, **kw):
     return model, dend
 
 
-def _export(model, dend, cell, path, arch="mh"):
-    """Export a model of :func:`_model` (an AMPA and a GABA_A channel per dendritic segment)."""
+def _export(model, dend, cell, path, arch="mh", config=None):
+    """Export a model of :func:`_model` (an AMPA and a GABA_A channel per dendritic segment); ``config``, its
+    :func:`_config`, recorded where given."""
     kinds = np.array(["ampa"] * len(dend) + ["gaba_a"] * len(dend))
     return export_model(model, path, segments=cell.segments, channel_segment=np.concatenate([dend, dend]),
-                        channel_kind=kinds, arch=arch, trained_inputs=WIDE_RANGES)
+                        channel_kind=kinds, arch=arch, trained_inputs=WIDE_RANGES,
+                        config=None if config is None else {"model": config.to_dict()})
 
 
 def _spiking(model, x):
@@ -237,8 +243,9 @@ def test_rescripted_keeps_weights_metadata_and_steps(cell, tmp_path):
     """A model file written anew with this version's code: the same weights, metadata and steps."""
     from surrogate_cell.training.export import rescripted
 
-    model, dend = _model(cell, "mmoe", 0, local_path=False, soma_glm=False)
-    src = _export(model, dend, cell, tmp_path / "m.pt", "mmoe")
+    opts = dict(local_path=False, soma_glm=False)
+    model, dend = _model(cell, "mmoe", 0, **opts)
+    src = _export(model, dend, cell, tmp_path / "m.pt", "mmoe", _config("mmoe", 0, **opts))
     dst = rescripted(src, tmp_path / "again.pt")
     a, b = load(src), load(dst)
     assert {k: v for k, v in a.metadata.items() if k != "metadata_sha256"} == \
@@ -249,10 +256,12 @@ def test_rescripted_keeps_weights_metadata_and_steps(cell, tmp_path):
         vb, pb, _ = b.module.step(x, b.init_state(2))
     np.testing.assert_array_equal(va.numpy(), vb.numpy())
     np.testing.assert_array_equal(pa.numpy(), pb.numpy())
-    local = _export(*_model(cell, "mh"), cell, tmp_path / "local.pt")
-    with pytest.raises(ValueError, match="local path"):
-        rescripted(local, tmp_path / "no.pt")
-    assert not (tmp_path / "no.pt").exists()
+    local = _export(*_model(cell, "mh"), cell, tmp_path / "local.pt", config=_config("mh"))
+    unrecorded = _export(model, dend, cell, tmp_path / "bare.pt", "mmoe")
+    for path, phrase in ((local, "local path"), (unrecorded, "model configuration")):
+        with pytest.raises(ValueError, match=phrase):
+            rescripted(path, tmp_path / "no.pt")
+        assert not (tmp_path / "no.pt").exists()
 
 
 def _rewrite_metadata(good, out, reseal=False, **changes):

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 
+from tqdm import tqdm
+
+from ..errors import SurrogateCellError
 from .refit import export_refitted, sim_list, trained_model
 
 EXAMPLES = """
@@ -41,9 +44,6 @@ def register(sub, formatter):
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from ..errors import SurrogateCellError
     from ..training.evaluate import sims_drive  # heavy (torch): only when training code runs
     from ..training.spike_fit import fit_spike_history, spike_figures  # heavy (torch): training code
 

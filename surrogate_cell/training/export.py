@@ -91,7 +91,10 @@ def rescripted(src: str | Path, dst: str | Path) -> Path:
     """Write model ``src`` to ``dst`` scripted from this version's code: the same weights and metadata, this
     version's methods (a file written before :meth:`~.model.Surrogate.step_rows` existed gains it)."""
     model = load(src)
-    if model.metadata.get("config", {}).get("model", {}).get("local_path"):
+    if "model" not in model.metadata.get("config", {}):
+        raise ValueError(f"{src} does not record its model configuration (metadata config.model): export it with "
+                         "`surrogate-cell train`, or rebuild it with export_model(..., config={'model': ...})")
+    if model.metadata["config"]["model"].get("local_path"):
         raise ValueError(f"{src} has a local path, whose channel rows a model file does not keep: retrain it")
     scripted = torch.jit.script(training_model(model, model).cpu().eval())  # the loaded model is its own cell
     if weights_digest(scripted) != model.metadata["params_sha256"]:
