@@ -2,6 +2,7 @@
 refitted model's export with the same metadata."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..data import Dataset, DatasetUnion
@@ -37,8 +38,6 @@ def trained_model(args):
 
 def sim_list(meta: dict, key: str) -> list[int]:
     """The model's ``train_sims`` or ``val_sims`` (older files hold them as a JSON string)."""
-    import json
-
     value = meta[key]
     return [int(s) for s in (json.loads(value) if isinstance(value, str) else value)]
 
