@@ -21,6 +21,22 @@ def two_sets(tmp_path_factory):
     return [generate_small(folder / f"d{seed}.h5", 0.6, 0.3, seed=seed) for seed in (21, 22)]
 
 
+def _train_tiny(two_sets, out, *extra):
+    """``train`` of a tiny MH model for 4 steps on ``two_sets`` into ``out`` (the CLI's process)."""
+    proc = run_cli("train", "--data", *two_sets, "--arch", "mh", *TINY_MODEL, "--steps", "4", "--eval-every", "2",
+                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--out", out, "--no-progress", *extra)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def tiny_run(two_sets, tmp_path_factory):
+    """A run folder of :func:`_train_tiny`, for the commands that refit a trained model (they only read it)."""
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    _train_tiny(two_sets, out)
+    return out
+
+
 def _tiny_cfgs(steps=4):
     model = ModelConfig(arch="mh", n_groups=4, hidden=8, expert_dim=4, tower_hidden=0,
                         spike_kernel_ms=5)
@@ -30,10 +46,7 @@ def _tiny_cfgs(steps=4):
 
 def test_train_cli_on_two_files_exports_a_spiking_model(two_sets, tmp_path):
     out = tmp_path / "run"
-    proc = run_cli("train", "--data", *two_sets, "--arch", "mh", *TINY_MODEL, "--steps", "4", "--eval-every", "2",
-                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--out", out, "--json", "--no-progress")
-    assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
+    summary = json.loads(_train_tiny(two_sets, out, "--json").stdout)
     assert summary["steps"] == 4
     model = load(out / "model.pt")
     union = DatasetUnion([Dataset(p) for p in two_sets])
@@ -143,13 +156,10 @@ def test_fine_tuning_refuses_other_weights(two_sets, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
-def test_fit_soma_changes_the_soma_output_only(two_sets, tmp_path):
+def test_fit_soma_changes_the_soma_output_only(two_sets, tiny_run, tmp_path):
     from surrogate_cell.training.evaluate import evaluate
 
-    out = tmp_path / "run"
-    proc = run_cli("train", "--data", *two_sets, "--arch", "mh", *TINY_MODEL, "--steps", "4", "--eval-every", "2",
-                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--out", out, "--no-progress")
-    assert proc.returncode == 0, proc.stderr
+    out = tiny_run
     fitted = tmp_path / "fitted.pt"
     proc = run_cli("fit-soma", "--model", out / "model.pt", "--data", *two_sets, "--out", fitted, "--json",
                    "--no-progress", "--threads", "1")
@@ -178,15 +188,12 @@ def test_fit_soma_changes_the_soma_output_only(two_sets, tmp_path):
         assert not args[2].exists() or args[2] == out / "model.pt"
 
 
-def test_fit_spikes_refits_the_history_and_the_threshold(two_sets, tmp_path):
+def test_fit_spikes_refits_the_history_and_the_threshold(two_sets, tiny_run, tmp_path):
     from surrogate_cell.training.evaluate import evaluate, sims_drive
     from surrogate_cell.training.export import training_model
     from surrogate_cell.training.spike_fit import spike_figures
 
-    out = tmp_path / "run"
-    proc = run_cli("train", "--data", *two_sets, "--arch", "mh", *TINY_MODEL, "--steps", "4", "--eval-every", "2",
-                   "--window-ms", "200", "--batch-size", "2", "--threads", "1", "--out", out, "--no-progress")
-    assert proc.returncode == 0, proc.stderr
+    out = tiny_run
     fitted = tmp_path / "fitted.pt"
     proc = run_cli("fit-spikes", "--model", out / "model.pt", "--data", *two_sets, "--out", fitted, "--json",
                    "--no-progress", "--threads", "1", "--rounds", "1")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from .refit import export_refitted, sim_list, trained_model
+from .refit import add_refit_arguments, export_refitted, sim_list, trained_model
 
 EXAMPLES = """
 examples:
@@ -28,13 +28,7 @@ examples:
 def register(sub, formatter):
     p = sub.add_parser("fit-soma", help="fit a least-squares soma read-out onto a trained model",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
-    p.add_argument("--model", required=True, metavar="FILE.pt", help="an exported model (train's model.pt)")
-    p.add_argument("--data", required=True, nargs="+", metavar="FILE.h5", help="the model's training data, in order")
-    p.add_argument("--out", required=True, metavar="FILE.pt", help="the fitted model (never the input file)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=run, output_files=("out",))
+    add_refit_arguments(p, run)
 
 
 def run(args) -> int:

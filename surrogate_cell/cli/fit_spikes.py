@@ -21,7 +21,7 @@ import json
 from tqdm import tqdm
 
 from ..errors import SurrogateCellError
-from .refit import export_refitted, sim_list, trained_model
+from .refit import add_refit_arguments, export_refitted, sim_list, trained_model
 
 EXAMPLES = """
 examples:
@@ -33,19 +33,13 @@ examples:
 def register(sub, formatter):
     p = sub.add_parser("fit-spikes", help="fit the spike mechanism's refractoriness and threshold on free runs",
                        description=__doc__ + EXAMPLES, formatter_class=formatter)
-    p.add_argument("--model", required=True, metavar="FILE.pt", help="an exported model (train's model.pt)")
-    p.add_argument("--data", required=True, nargs="+", metavar="FILE.h5", help="the model's training data, in order")
-    p.add_argument("--out", required=True, metavar="FILE.pt", help="the fitted model (never the input file)")
+    add_refit_arguments(p, run)
     p.add_argument("--rounds", type=int, default=2, help="passes over the history weights (default 2)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=run, output_files=("out",))
 
 
 def run(args) -> int:
     from ..training.evaluate import sims_drive  # heavy (torch): only when training code runs
-    from ..training.spike_fit import fit_spike_history, spike_figures  # heavy (torch): training code
+    from ..training.spike_fit import figures_at, fit_spike_history  # heavy (torch): training code
 
     if args.rounds < 1:
         raise SurrogateCellError(f"--rounds must be at least 1, got {args.rounds}")
@@ -53,14 +47,11 @@ def run(args) -> int:
     meta = exported.metadata
     fit_d = sims_drive(model, dataset, sim_list(meta, "train_sims"))
     val_d = sims_drive(model, dataset, sim_list(meta, "val_sims"))
-    level = float(meta["spike_probability"])
-    before = spike_figures(model, val_d, model.w_hist.detach()[None], [level])[0]
+    before = figures_at(model, val_d, float(meta["spike_probability"]))
     with tqdm(total=args.rounds * model.n_hist, desc="fit-spikes", disable=args.no_progress) as bar:
         report = fit_spike_history(model, fit_d, rounds=args.rounds, progress=lambda _: bar.update())
-    after = spike_figures(model, val_d, model.w_hist.detach()[None], [report["after"]["level"]])[0]
+    after = figures_at(model, val_d, report["after"]["level"])
     fitted = {"train": report, "validation_before": before, "validation_after": after}
-    for d in (before, after):
-        d.pop("candidate")
     config = json.loads(json.dumps(meta["config"]))
     path = export_refitted(model, exported, args.out, config,
                            {"spike_history_fit": fitted,

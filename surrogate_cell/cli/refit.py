@@ -10,6 +10,18 @@ from ..errors import SurrogateCellError
 from ..model import load
 
 
+def add_refit_arguments(p, run) -> None:
+    """The options every refit command takes (the model, its training data, the output, threads, output form),
+    and ``run`` as its function."""
+    p.add_argument("--model", required=True, metavar="FILE.pt", help="an exported model (train's model.pt)")
+    p.add_argument("--data", required=True, nargs="+", metavar="FILE.h5", help="the model's training data, in order")
+    p.add_argument("--out", required=True, metavar="FILE.pt", help="the fitted model (never the input file)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run, output_files=("out",))
+
+
 def trained_model(args):
     """``(exported, dataset, model)``: the model file ``args.model``, its training data ``args.data`` (checked by
     digest) and its trainable form; refuses ``args.out`` equal to ``args.model``."""

@@ -13,7 +13,7 @@ from ..fidelity import lfp_agreement
 from ..lfp import NetworkLFP, laminar_probe, vmem_to_imem_for
 from ..model import SurrogateModel
 from .metrics import bootstrap_intervals, evaluate_traces, upward_crossings
-from .spike_fit import Drive, choose_level, rest_probability, spike_drive
+from .spike_fit import Drive, choose_level, input_drive, spike_drive
 
 
 def check_compatible(model: SurrogateModel, dataset) -> None:
@@ -142,25 +142,19 @@ def choose_spike_threshold(model, x: torch.Tensor, true_spikes, levels=None, dri
     the chosen threshold. ``drive``: the model's :meth:`drive` spike drive over ``x`` from rest,
     where the caller has it already.
     """
-    if drive is None:
-        d = spike_drive(model, x, true_spikes)
-    else:
-        _, _, hist0, _, prev0 = model._split(model.init_state(x.shape[0]))
-        d = Drive(drive, hist0, prev0, [np.asarray(t, dtype=np.float64) for t in true_spikes],
-                  rest_probability(model))
+    d = spike_drive(model, input_drive(model, x) if drive is None else drive, true_spikes)
     return choose_level(model, d, levels)
 
 
 def sims_drive(model, dataset, sims, chunk: int = 8) -> Drive:
     """:func:`~.spike_fit.spike_drive` over whole simulations ``sims`` of ``dataset``, read ``chunk`` at a time
     (a 5 s simulation's inputs are about 50 MB)."""
-    parts = []
+    drives, spikes = [], []
     for i in range(0, len(sims), chunk):
         windows = [dataset.window(int(s), 0, dataset.sim_ms) for s in sims[i:i + chunk]]
-        x = torch.from_numpy(np.stack([w[0] for w in windows])).float()
-        parts.append(spike_drive(model, x, [w[2] for w in windows], chunk))
-    return Drive(torch.cat([p.drive for p in parts]), torch.cat([p.hist0 for p in parts]),
-                 torch.cat([p.prev0 for p in parts]), [t for p in parts for t in p.true_spikes], parts[0].p_rest)
+        drives.append(input_drive(model, torch.from_numpy(np.stack([w[0] for w in windows])).float(), chunk))
+        spikes += [w[2] for w in windows]
+    return spike_drive(model, torch.cat(drives), spikes)
 
 
 def calibrate_spike_probability(model, dataset, sims, levels=None) -> dict:

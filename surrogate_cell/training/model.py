@@ -922,12 +922,11 @@ class Surrogate(nn.Module):
         soma_at = self.soma_index if rows is None else 0
         drive = self._spike_drive(soma_in, hs, feat, vT[soma_at])
         spike_kernel, w_hist_v, v_std, v_mean = self.spike_kernel, self.w_hist_v, self.v_std, self.v_mean
-        soma_rows, z_low, z_high = self.soma_rows, self.z_low, self.z_high
+        z_low, z_high = self.z_low, self.z_high
         if rows is not None:
             spike_kernel, w_hist_v = spike_kernel.index_select(0, rows), w_hist_v.index_select(0, rows)
             v_std, v_mean = v_std.index_select(0, rows), v_mean.index_select(0, rows)
             z_low, z_high = z_low.index_select(0, rows), z_high.index_select(0, rows)
-            soma_rows = torch.nonzero(rows == self.soma_index).flatten()
         old = state[:, o2:self.n_core]
         la = old
         if self.local_path:
@@ -937,6 +936,8 @@ class Surrogate(nn.Module):
             vT, soma, d_loc = self.local.readout_step(vT, la, in_place, slots)
             drive = drive + self.spike_from_soma * soma + d_loc
         if self.soma_fit:
+            # the soma's rows among the computed ones (with ``rows``, wherever the caller put the soma)
+            soma_rows = self.soma_rows if rows is None else torch.nonzero(rows == self.soma_index).flatten()
             fit = self._soma_correction(torch.cat([h, e.flatten(1), feat], dim=1))[None, :]
             fit = fit.expand(soma_rows.shape[0], -1)
             vT = vT.index_add_(0, soma_rows, fit) if in_place else vT.index_add(0, soma_rows, fit)

@@ -56,17 +56,21 @@ def rest_probability(model) -> float:
 
 
 @torch.no_grad()
-def spike_drive(model, x: torch.Tensor, true_spikes, chunk: int = 8) -> Drive:
-    """:class:`Drive` of a training model over ``x`` (B, T, C) from rest, ``chunk`` simulations at a time."""
+def input_drive(model, x: torch.Tensor, chunk: int = 8) -> torch.Tensor:
+    """The spike drive (B, T) of a training model over ``x`` (B, T, C) from rest, ``chunk`` simulations at a
+    time (:meth:`~.model.Surrogate.drive`'s)."""
     was_training = model.training
     model.eval()
-    parts = []
-    for i in range(0, x.shape[0], chunk):
-        xs = x[i:i + chunk]
-        parts.append(model.drive(xs, model.init_state(xs.shape[0]))[1])
+    parts = [model.drive(xs, model.init_state(xs.shape[0]))[1] for xs in torch.split(x, chunk)]
     model.train(was_training)
-    _, _, hist0, _, prev0 = model._split(model.init_state(x.shape[0]))
-    return Drive(torch.cat(parts), hist0, prev0, [np.asarray(t, dtype=np.float64) for t in true_spikes],
+    return torch.cat(parts)
+
+
+@torch.no_grad()
+def spike_drive(model, drive: torch.Tensor, true_spikes) -> Drive:
+    """:class:`Drive` of a spike drive (B, T) from rest (:func:`input_drive`) and each row's true spikes (ms)."""
+    _, _, hist0, _, prev0 = model._split(model.init_state(drive.shape[0]))
+    return Drive(drive, hist0, prev0, [np.asarray(t, dtype=np.float64) for t in true_spikes],
                  rest_probability(model))
 
 
@@ -123,6 +127,13 @@ def short_isi_fraction(spikes, below_ms: float = SHORT_ISI_MS) -> float:
     ``below_ms`` (0 without intervals)."""
     isi = np.concatenate([np.diff(np.sort(p)) for p in spikes] + [np.zeros(0)])
     return float(np.mean(isi < below_ms)) if isi.size else 0.0
+
+
+def figures_at(model, d: Drive, level: float) -> dict:
+    """:func:`spike_figures` of the model's own history weights at one threshold ``level``."""
+    fig = spike_figures(model, d, model.w_hist.detach()[None], [level])[0]
+    fig.pop("candidate")
+    return fig
 
 
 def _set(model, w_hist: torch.Tensor, level: float) -> None:
